@@ -1,0 +1,47 @@
+# The two set-up commands: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+TRANSLATIONS := appliance/web/translations
+PO := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: demo test install translations messages system-deps bench clean
+
+demo: install
+	$(BIN)/epn demo --data demo-data --host 127.0.0.1 --port 8080
+
+test: install system-deps
+	$(BIN)/python -m pytest
+
+install: $(STAMP) $(MO)
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3-venv is missing: installing it"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && \
+	  rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+# Compiled catalogues are build products (not in git): made at install.
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel compile -q --use-fuzzy -i $< -o $@
+
+# For developers: extract the messages and merge them into each language's catalogue.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -q -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -q --no-fuzzy-matching -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
+
+# Chromium for the browser tests (Debian package), when we are root on Debian.
+system-deps:
+	@sh scripts/system-deps.sh
+
+bench: install
+	$(BIN)/python bench/memory_latency.py
+
+clean:
+	rm -rf $(VENV) demo-data $(MO)

@@ -1,0 +1,128 @@
+"""Staff accounts (mediators, coordinators) and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from peewee import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from appliance.db import database
+from appliance.errors import N_, InvalidInput
+from appliance.models import ApiToken, StaffUser, utcnow
+
+ROLES = ("mediator", "coordinator")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+# Checked against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-used-for-timing")
+
+
+def hash_password(password: str) -> str:
+    """A slow, salted hash (scrypt, as werkzeug configures it)."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput("password", N_("The password needs at least %(n)s characters."), n=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput("password", N_("The password is too long."))
+
+
+def create_user(username: str, password: str, role: str, display_name: str = "") -> StaffUser:
+    """Create a staff account; InvalidInput says what is wrong."""
+    username = username.strip().lower()
+    if not _USERNAME.match(username):
+        raise InvalidInput(
+            "username",
+            N_("A username has 2 to 40 characters: lowercase letters, digits, '.', '_' or '-'."),
+        )
+    if role not in ROLES:
+        raise InvalidInput("role", N_("The role must be mediator or coordinator."))
+    check_password_rules(password)
+    display_name = (display_name or username).strip()[:80]
+    try:
+        with database.atomic():
+            return StaffUser.create(
+                username=username,
+                display_name=display_name,
+                password_hash=hash_password(password),
+                role=role,
+            )
+    except IntegrityError:
+        raise InvalidInput("username", N_("This username is already taken.")) from None
+
+
+def authenticate(
+    username: str, password: str, max_attempts: int, lockout: timedelta, now: datetime | None = None
+) -> StaffUser | None:
+    """The active user with these credentials, or None; repeated failures lock the account."""
+    now = now or utcnow()
+    user = StaffUser.get_or_none(StaffUser.username == username.strip().lower())
+    if user is None or not user.active:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if user.locked_until and user.locked_until > now:
+        return None
+    if not check_password_hash(user.password_hash, password):
+        failed = user.failed_logins + 1
+        locked = now + lockout if failed >= max_attempts else None
+        StaffUser.update(
+            failed_logins=0 if locked else failed, locked_until=locked
+        ).where(StaffUser.id == user.id).execute()
+        return None
+    if user.failed_logins or user.locked_until:
+        StaffUser.update(failed_logins=0, locked_until=None).where(StaffUser.id == user.id).execute()
+    return user
+
+
+def is_locked(username: str, now: datetime | None = None) -> bool:
+    user = StaffUser.get_or_none(StaffUser.username == username.strip().lower())
+    return bool(user and user.locked_until and user.locked_until > (now or utcnow()))
+
+
+def end_sessions(user_id: int) -> None:
+    """Invalidate every session cookie of this user (logout, password change)."""
+    StaffUser.update(session_epoch=StaffUser.session_epoch + 1).where(
+        StaffUser.id == user_id
+    ).execute()
+
+
+def active_staff() -> list[StaffUser]:
+    return list(StaffUser.select().where(StaffUser.active).order_by(StaffUser.display_name))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(name: str) -> str:
+    """Create an API token and return it; only its hash is stored."""
+    name = name.strip()
+    if not name or len(name) > 60:
+        raise InvalidInput("name", N_("Give the token a name of 1 to 60 characters."))
+    prefix = secrets.token_hex(4)
+    token = f"epn_{prefix}_{secrets.token_urlsafe(32)}"
+    ApiToken.create(name=name, prefix=prefix, token_hash=_digest(token))
+    return token
+
+
+def check_token(token: str) -> ApiToken | None:
+    """The live token matching `token`, or None."""
+    parts = token.split("_")
+    if len(parts) < 3 or parts[0] != "epn":
+        return None
+    row = ApiToken.get_or_none((ApiToken.prefix == parts[1]) & (ApiToken.revoked == False))  # noqa: E712
+    if row is None or not hmac.compare_digest(row.token_hash, _digest(token)):
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+        # Written at most every few minutes: no write on every API call.
+        ApiToken.update(last_used_at=now).where(ApiToken.id == row.id).execute()
+    return row

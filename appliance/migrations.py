@@ -1,0 +1,118 @@
+"""Versioned schema migrations of the appliance database.
+
+Each migration is a list of SQL statements, applied once, in order, inside one
+transaction; the table `schema_migration` records which ones ran. A migration is
+never edited after release: a change to the models gets a new one at the end.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from peewee import SqliteDatabase
+
+
+class SchemaTooNew(Exception):
+    """The data directory was written by a newer release than this one."""
+
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "staff accounts, API tokens, visits, opening hours, mediator shifts, closures",
+        [
+            'CREATE TABLE "staff_user" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"username" VARCHAR(40) NOT NULL, "display_name" VARCHAR(80) NOT NULL, '
+            '"password_hash" VARCHAR(255) NOT NULL, "role" VARCHAR(16) NOT NULL, '
+            '"active" INTEGER NOT NULL, "session_epoch" INTEGER NOT NULL, '
+            '"failed_logins" INTEGER NOT NULL, "locked_until" DATETIME, '
+            '"created_at" DATETIME NOT NULL)',
+            'CREATE UNIQUE INDEX "staff_user_username" ON "staff_user" ("username")',
+            'CREATE TABLE "api_token" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"name" VARCHAR(60) NOT NULL, "prefix" VARCHAR(12) NOT NULL, '
+            '"token_hash" VARCHAR(64) NOT NULL, "created_at" DATETIME NOT NULL, '
+            '"last_used_at" DATETIME, "revoked" INTEGER NOT NULL)',
+            'CREATE UNIQUE INDEX "api_token_prefix" ON "api_token" ("prefix")',
+            'CREATE TABLE "visit" ("id" INTEGER NOT NULL PRIMARY KEY, "day" DATE NOT NULL, '
+            '"hour" INTEGER, "purpose" VARCHAR(32) NOT NULL, "source" VARCHAR(16) NOT NULL, '
+            '"created_at" DATETIME NOT NULL)',
+            'CREATE INDEX "visit_day" ON "visit" ("day")',
+            'CREATE TABLE "opening_hours" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"weekday" INTEGER NOT NULL, "opens" TIME NOT NULL, "closes" TIME NOT NULL)',
+            'CREATE TABLE "mediator_shift" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"weekday" INTEGER NOT NULL, "starts" TIME NOT NULL, "ends" TIME NOT NULL, '
+            '"mediator_id" INTEGER NOT NULL, FOREIGN KEY ("mediator_id") '
+            'REFERENCES "staff_user" ("id") ON DELETE CASCADE)',
+            'CREATE INDEX "mediator_shift_mediator_id" ON "mediator_shift" ("mediator_id")',
+            'CREATE TABLE "closure" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"first_day" DATE NOT NULL, "last_day" DATE NOT NULL, '
+            '"reason" VARCHAR(100) NOT NULL)',
+        ],
+    ),
+    (
+        2,
+        "services used per visit; members and the erasure log",
+        [
+            *(
+                f'ALTER TABLE "visit" ADD COLUMN "used_{service}" INTEGER NOT NULL DEFAULT 0'
+                for service in ("computer", "mediator", "printing", "wifi", "training")
+            ),
+            'CREATE TABLE "member" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"number" VARCHAR(12) NOT NULL, "display_name" VARCHAR(80) NOT NULL, '
+            '"contact" VARCHAR(120) NOT NULL, "language" VARCHAR(2) NOT NULL, '
+            '"category" VARCHAR(16) NOT NULL, "terms_accepted_on" DATE, '
+            '"id_seen" INTEGER NOT NULL, "id_seen_by_id" INTEGER, "created_on" DATE NOT NULL, '
+            '"last_active_on" DATE NOT NULL, FOREIGN KEY ("id_seen_by_id") '
+            'REFERENCES "staff_user" ("id") ON DELETE SET NULL)',
+            'CREATE UNIQUE INDEX "member_number" ON "member" ("number")',
+            'CREATE INDEX "member_id_seen_by_id" ON "member" ("id_seen_by_id")',
+            'CREATE TABLE "erasure" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"member_digest" VARCHAR(64) NOT NULL, "erased_at" DATETIME NOT NULL, '
+            '"reason" VARCHAR(16) NOT NULL)',
+            'CREATE INDEX "erasure_member_digest" ON "erasure" ("member_digest")',
+        ],
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(database: SqliteDatabase) -> int:
+    """The highest migration applied to this database (0 for a new one)."""
+    if not database.table_exists("schema_migration"):
+        return 0
+    row = database.execute_sql('SELECT MAX("version") FROM "schema_migration"').fetchone()
+    return row[0] or 0
+
+
+def upgrade(database: SqliteDatabase, target: int = LATEST) -> list[int]:
+    """Apply every pending migration up to `target`; return the versions applied.
+
+    Each migration re-reads the version inside its write lock, so two processes
+    starting at once (web workers, the task worker) never apply one twice.
+    """
+    applied = []
+    for number, name, statements in MIGRATIONS:
+        if number > target:
+            break
+        with database.atomic("IMMEDIATE"):
+            database.execute_sql(
+                'CREATE TABLE IF NOT EXISTS "schema_migration" ("version" INTEGER NOT NULL '
+                'PRIMARY KEY, "name" TEXT NOT NULL, "applied_at" DATETIME NOT NULL)'
+            )
+            version = current_version(database)
+            if version > LATEST:
+                raise SchemaTooNew(
+                    f"the data directory has schema version {version}, "
+                    f"this release knows up to {LATEST}: install a newer release"
+                )
+            if number <= version:
+                continue
+            for statement in statements:
+                database.execute_sql(statement)
+            database.execute_sql(
+                'INSERT INTO "schema_migration" ("version", "name", "applied_at") VALUES (?, ?, ?)',
+                (number, name, datetime.now(timezone.utc).replace(tzinfo=None)),
+            )
+        applied.append(number)
+    return applied

@@ -1,0 +1,118 @@
+"""The web app factory: wires configuration, database, languages, CSRF and blueprints."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, g, request
+
+from appliance.config import Config, load_config
+
+
+def _resolve_config(config: Config | Mapping[str, Any] | None) -> Config:
+    if isinstance(config, Config):
+        return config
+    options = dict(config or {})
+    data_dir = options.get("DATA_DIR") or os.environ.get("EPN_DATA") or "data"
+    return load_config(
+        Path(data_dir), overrides=options.get("SETTINGS"), testing=bool(options.get("TESTING"))
+    )
+
+
+def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
+    """Build the appliance's web app.
+
+    `config` is a Config, or a mapping such as {"DATA_DIR": path, "TESTING": True,
+    "SETTINGS": {"site": {"name": "..."}}}; by default the data directory is $EPN_DATA.
+    """
+    from appliance.db import database, init_database
+    from appliance.registry import load_domains
+    from appliance.taskqueue import bind_queue
+    from appliance.web import errors, i18n, security
+    from appliance.web.api import bp as api_bp
+    from appliance.web.auth import bp as auth_bp
+    from appliance.web.desk import bp as desk_bp
+    from appliance.web.members import bp as members_bp
+    from appliance.web.portal import bp as portal_bp
+    from appliance.web.schedule import bp as schedule_bp
+
+    settings = _resolve_config(config)
+    app = Flask(__name__)
+    app.config.update(
+        TESTING=settings.testing,
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="epn_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.server.tls,
+        PERMANENT_SESSION_LIFETIME=settings.staff.session_hours * 3600,
+        MAX_CONTENT_LENGTH=settings.server.max_upload_kb * 1024,
+        # A desk page stays open all day: its form must still work hours later.
+        WTF_CSRF_TIME_LIMIT=settings.staff.session_hours * 3600,
+        WTF_CSRF_SSL_STRICT=settings.server.tls,
+        PREFERRED_URL_SCHEME="https" if settings.server.tls else "http",
+    )
+    app.extensions["epn_config"] = settings
+    init_database(settings.database_path)
+    bind_queue(settings)
+    load_domains()
+
+    @app.before_request
+    def open_database() -> None:
+        g.request_started = time.perf_counter()
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_database(exc: BaseException | None) -> None:
+        if not database.is_closed():
+            database.close()
+
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    for blueprint in (portal_bp, auth_bp, desk_bp, schedule_bp, members_bp, api_bp):
+        app.register_blueprint(blueprint)
+    _init_request_log(app)
+
+    _init_templates(app, settings)
+
+    return app
+
+
+def _init_request_log(app: Flask) -> None:
+    """One log line per request: the route's pattern, never the path, query or address."""
+    log = logging.getLogger("appliance.web")
+
+    @app.after_request
+    def log_request(response):  # type: ignore[no-untyped-def]
+        rule = request.url_rule.rule if request.url_rule else "(no route)"
+        started = g.get("request_started")
+        elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
+        log.info("%s %s %s %.1fms", request.method, rule, response.status_code, elapsed)
+        return response
+
+
+def _init_templates(app: Flask, settings: Config) -> None:
+    from appliance.web import labels
+
+    @app.context_processor
+    def site_context() -> dict:
+        return {
+            "config_site_name": settings.site.name,
+            "current_user": g.get("user"),
+            "purpose_labels": labels.PURPOSE_LABELS,
+            "purpose_icons": labels.PURPOSE_ICONS,
+            "source_labels": labels.SOURCE_LABELS,
+            "weekday_labels": labels.WEEKDAY_LABELS,
+            "category_labels": labels.CATEGORY_LABELS,
+        }
+
+    from flask_babel import format_date, format_datetime
+
+    app.add_template_filter(lambda code: labels.SERVICE_LABELS.get(code, code), "service_label")
+    app.add_template_filter(format_date, "format_date")
+    app.add_template_filter(format_datetime, "format_datetime")
