@@ -33,7 +33,7 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 
 # For developers: extract the messages and merge them into each language's catalogue.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -q -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output -o $(TRANSLATIONS)/messages.pot appliance
 	$(BIN)/pybabel update -q --no-fuzzy-matching -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 
 # Chromium for the browser tests (Debian package), when we are root on Debian.
