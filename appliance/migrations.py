@@ -85,13 +85,14 @@ def current_version(database: SqliteDatabase) -> int:
     return row[0] or 0
 
 
-def upgrade(database: SqliteDatabase, target: int = LATEST) -> list[int]:
+def upgrade(database: SqliteDatabase, target: int | None = None) -> list[int]:
     """Apply every pending migration up to `target`; return the versions applied.
 
     Each migration re-reads the version inside its write lock, so two processes
     starting at once (web workers, the task worker) never apply one twice.
     """
     applied = []
+    target = MIGRATIONS[-1][0] if target is None else target
     for number, name, statements in MIGRATIONS:
         if number > target:
             break
@@ -101,10 +102,10 @@ def upgrade(database: SqliteDatabase, target: int = LATEST) -> list[int]:
                 'PRIMARY KEY, "name" TEXT NOT NULL, "applied_at" DATETIME NOT NULL)'
             )
             version = current_version(database)
-            if version > LATEST:
+            if version > MIGRATIONS[-1][0]:
                 raise SchemaTooNew(
                     f"the data directory has schema version {version}, "
-                    f"this release knows up to {LATEST}: install a newer release"
+                    f"this release knows up to {MIGRATIONS[-1][0]}: install a newer release"
                 )
             if number <= version:
                 continue

@@ -3,6 +3,7 @@ a signed-in client helper, and a real `epn serve` process for system tests."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
@@ -16,7 +17,8 @@ from typing import Iterator
 import pytest
 import requests
 
-from appliance.accounts import create_user
+from appliance.accounts import hash_password
+from appliance.models import StaffUser
 from appliance.config import load_config
 from appliance.db import database, init_database
 from appliance.web import create_app
@@ -54,8 +56,15 @@ def data_dir(tmp_path: Path) -> Path:
     init_database(config.database_path)
     with database.connection_context():
         for role, (username, password) in CAST.items():
-            create_user(username, password, role, username.capitalize())
+            StaffUser.create(username=username, display_name=username.capitalize(),
+                             password_hash=_cast_hash(password), role=role)
     return directory
+
+
+@functools.lru_cache(maxsize=None)
+def _cast_hash(password: str) -> str:
+    """The slow hash is computed once per test run, not once per test."""
+    return hash_password(password)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    SelectChoice,
     BooleanField,
     DateField,
     PasswordField,
@@ -32,6 +33,11 @@ from appliance.web.labels import (
 REQUIRED = _l("This field is required.")
 
 
+def choices(pairs) -> list[SelectChoice]:  # type: ignore[no-untyped-def]
+    """WTForms choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
@@ -45,7 +51,7 @@ class LoginForm(FlaskForm):
 def _services_field() -> MultiCheckboxField:
     return MultiCheckboxField(
         _l("What was used (optional)"),
-        choices=[(code, SERVICE_LABELS[code]) for code in SERVICES],
+        choices=choices((code, SERVICE_LABELS[code]) for code in SERVICES),
         validators=[Optional()],
     )
 
@@ -53,7 +59,7 @@ def _services_field() -> MultiCheckboxField:
 class LogVisitForm(FlaskForm):
     purpose = RadioField(
         _l("Why did the person come?"),
-        choices=[(code, PURPOSE_LABELS[code]) for code in PURPOSES],
+        choices=choices((code, PURPOSE_LABELS[code]) for code in PURPOSES),
         validators=[InputRequired(_l("Choose why the person came."))],
     )
     services = _services_field()
@@ -62,13 +68,13 @@ class LogVisitForm(FlaskForm):
 class EditVisitForm(LogVisitForm):
     hour = SelectField(
         _l("Hour"),
-        choices=[(str(h), f"{h:02d}:00") for h in range(24)],
+        choices=choices((str(h), f"{h:02d}:00") for h in range(24)),
         validators=[InputRequired(REQUIRED)],
     )
 
 
 class ShiftForm(FlaskForm):
-    weekday = SelectField(_l("Day"), coerce=int, choices=[(d, WEEKDAY_LABELS[d]) for d in WEEKDAYS],
+    weekday = SelectField(_l("Day"), coerce=int, choices=choices((d, WEEKDAY_LABELS[d]) for d in WEEKDAYS),
                           validators=[InputRequired(REQUIRED)])
     starts = TimeField(_l("From"), validators=[InputRequired(REQUIRED)])
     ends = TimeField(_l("To"), validators=[InputRequired(REQUIRED)])
@@ -88,8 +94,8 @@ class ImportForm(FlaskForm):
 class MemberForm(FlaskForm):
     display_name = StringField(_l("Name or nickname"), validators=[DataRequired(REQUIRED), Length(max=80)])
     contact = StringField(_l("Phone or e-mail (optional)"), validators=[Optional(), Length(max=120)])
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()))
-    category = SelectField(_l("Category"), choices=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES])
+    language = SelectField(_l("Language"), choices=choices(LANGUAGE_LABELS.items()))
+    category = SelectField(_l("Category"), choices=choices((c, CATEGORY_LABELS[c]) for c in CATEGORIES))
 
 
 class NewMemberForm(MemberForm):

@@ -19,7 +19,7 @@ from appliance.desk.schedule import (
     weekly_hours,
 )
 from appliance.errors import InvalidInput, NotFound
-from appliance.web.forms import ClosureForm, EmptyForm, ShiftForm, hours_form_class
+from appliance.web.forms import ClosureForm, EmptyForm, ShiftForm, choices, hours_form_class
 from appliance.web.security import coordinator_required, login_required
 from appliance.web.util import attach_error, local_now
 
@@ -38,7 +38,7 @@ def _hours_form(formdata: bool = True):  # type: ignore[no-untyped-def]
 
 def _shift_form() -> ShiftForm:
     form = ShiftForm()
-    form.mediator.choices = [(user.id, user.display_name) for user in active_staff()]
+    form.mediator.choices = choices((user.id, user.display_name) for user in active_staff())
     return form
 
 
