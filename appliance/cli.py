@@ -69,11 +69,24 @@ def setup_logging(config: Config) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="epn-appliance")
-def main() -> None:
+def cli() -> None:
     """EPN appliance: front desk, visits and statistics of a public digital space."""
 
 
-@main.command()
+def main(args: list[str] | None = None) -> None:
+    """Entry point: any error, usage errors included, is one line on stderr."""
+    try:
+        result = cli.main(args=args, prog_name="epn", standalone_mode=False)
+    except click.ClickException as error:
+        click.echo(f"Error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except click.Abort:
+        click.echo("Error: aborted", err=True)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+@cli.command()
 @click.option("--data", "data_dir", envvar="EPN_DATA", default="data", show_envvar=True,
               type=click.Path(file_okay=False, path_type=Path), help=DATA_HELP)
 @click.option("--name", required=True, help="The EPN's name, as visitors know it.")
@@ -110,7 +123,7 @@ def _validate_site(site: dict[str, Any]) -> Any:
         return load_config(Path(scratch), overrides={"site": site}, environ={}).site
 
 
-@main.command()
+@cli.command()
 @data_option
 @click.option("--host", default=None, help="Address to listen on (default: server.host).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: server.port).")
@@ -123,7 +136,7 @@ def serve(config: Config, host: str | None, port: int | None, workers: int | Non
                workers or config.server.workers)
 
 
-@main.command()
+@cli.command()
 @data_option
 def worker(config: Config) -> None:
     """Run the task worker (periodic purge of expired personal data, and more)."""
@@ -136,7 +149,7 @@ def worker(config: Config) -> None:
     huey.create_consumer(workers=1, worker_type="thread", periodic=True).run()
 
 
-@main.command()
+@cli.command()
 @click.option("--data", "data_dir", envvar="EPN_DATA", default="demo-data", show_envvar=True,
               type=click.Path(file_okay=False, path_type=Path), help="The demo's data directory.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -158,7 +171,7 @@ def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
         run_server(config, host, port, config.server.workers)
 
 
-@main.group()
+@cli.group()
 def user() -> None:
     """Staff accounts."""
 
@@ -182,7 +195,7 @@ def user_add(config: Config, username: str, role: str, display_name: str) -> Non
     click.echo(created.username)
 
 
-@main.group()
+@cli.group()
 def token() -> None:
     """API tokens for /api/v1/."""
 
@@ -200,7 +213,7 @@ def token_add(config: Config, name: str) -> None:
     click.echo(secret)
 
 
-@main.group("import")
+@cli.group("import")
 def import_() -> None:
     """Import data kept elsewhere."""
 
@@ -227,7 +240,7 @@ def import_visits(config: Config, file: Path) -> None:
     click.echo(str(total))
 
 
-@main.command()
+@cli.command()
 @data_option
 def purge(config: Config) -> None:
     """Delete now the personal data whose retention period is over."""
