@@ -29,12 +29,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # Compiled catalogues are build products (not in git): made at install.
 $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(STAMP)
-	$(BIN)/pybabel compile -q --use-fuzzy -i $< -o $@
+	$(BIN)/pybabel -q compile -i $< -o $@
 
 # For developers: extract the messages and merge them into each language's catalogue.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output -o $(TRANSLATIONS)/messages.pot appliance
-	$(BIN)/pybabel update -q --no-fuzzy-matching -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
+	$(BIN)/pybabel -q update --no-fuzzy-matching -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 
 # Chromium for the browser tests (Debian package), when we are root on Debian.
 system-deps:
