@@ -121,11 +121,6 @@ def find_members(query: str, limit: int = 50) -> list[Member]:
     return list(Member.select().where(condition).order_by(Member.display_name).limit(limit))
 
 
-def touch(member: Member, today: date) -> None:
-    """Record activity, which restarts the member's retention period."""
-    Member.update(last_active_on=today).where(Member.id == member.id).execute()
-
-
 def card_svg(member: Member) -> str:
     """The member card's QR code (the number only) as inline SVG."""
     buffer = io.BytesIO()

@@ -56,7 +56,7 @@ def log_visit(
     check_purpose(purpose)
     chosen = check_services(services)
     if source not in SOURCES:
-        raise InvalidInput("source", N_("Unknown origin of the visit."))
+        raise InvalidInput("source", N_("Unknown source of the visit."))
     return Visit.create(
         day=now.date(), hour=now.hour, purpose=purpose, source=source, **_service_columns(chosen)
     )

@@ -116,6 +116,5 @@ def import_visits():  # type: ignore[no-untyped-def]
         errors = [(e.line, _(e.message, **e.params)) for e in problem.errors]
         return render_template("staff/import.html", form=form, errors=errors), 400
     total = import_tallies(tallies)
-    flash(ngettext("%(num)s visit imported from %(rows)s rows.",
-                   "%(num)s visits imported from %(rows)s rows.", total, rows=len(tallies)), "ok")
+    flash(ngettext("%(num)s visit imported.", "%(num)s visits imported.", total), "ok")
     return redirect(url_for("desk.import_visits"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
@@ -109,14 +111,7 @@ def new_shift():  # type: ignore[no-untyped-def]
 @bp.route("/shifts/<int:shift_id>/delete", methods=["POST"])
 @coordinator_required
 def remove_shift(shift_id: int):  # type: ignore[no-untyped-def]
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        delete_shift(shift_id)
-    except NotFound:
-        abort(404)
-    flash(_("Mediator presence removed."), "ok")
-    return redirect(url_for("schedule.show"))
+    return _remove(delete_shift, shift_id, _("Mediator presence removed."))
 
 
 @bp.route("/closures", methods=["POST"])
@@ -137,11 +132,16 @@ def new_closure():  # type: ignore[no-untyped-def]
 @bp.route("/closures/<int:closure_id>/delete", methods=["POST"])
 @coordinator_required
 def remove_closure(closure_id: int):  # type: ignore[no-untyped-def]
+    return _remove(delete_closure, closure_id, _("Closure removed."))
+
+
+def _remove(delete: Callable[[int], None], record_id: int, done: str):  # type: ignore[no-untyped-def]
+    """A delete button: check its CSRF token, delete, say so, back to the page."""
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        delete_closure(closure_id)
+        delete(record_id)
     except NotFound:
         abort(404)
-    flash(_("Closure removed."), "ok")
+    flash(done, "ok")
     return redirect(url_for("schedule.show"))
