@@ -126,7 +126,7 @@ def card_svg(member: Member) -> str:
     buffer = io.BytesIO()
     segno.make(member.number, error="m").save(
         buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True,
-        title="", desc=None, svgclass="qr", lineclass=None,
+        title=None, desc=None, svgclass="qr", lineclass=None,
     )
     return buffer.getvalue().decode("utf-8")
 
