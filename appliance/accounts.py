@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -24,8 +25,14 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 # Argon2id with OWASP's minimum parameters (19 MiB, 2 passes): slow for an attacker,
 # about 0.1 s on a Raspberry Pi 4 for a sign-in.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-# Checked against when the username is unknown, so both cases take the same time.
-_DUMMY_HASH = _HASHER.hash("not-a-real-password-used-for-timing")
+
+
+
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Checked against when the username is unknown, so both cases take the same time.
+    Made on first use: importing this module costs no hashing."""
+    return _HASHER.hash("not-a-real-password-used-for-timing")
 
 
 def hash_password(password: str) -> str:
@@ -85,7 +92,7 @@ def authenticate(
     now = now or utcnow()
     user = StaffUser.get_or_none(StaffUser.username == username.strip().lower())
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     if user.locked_until and user.locked_until > now:
         return None

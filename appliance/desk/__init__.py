@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from peewee import fn
 
-from appliance.desk.schedule import Calendar, OpenState, closures, mediators_on_duty, open_state
+from appliance.desk.schedule import Calendar, OpenState, mediators_on_duty, open_state
 from appliance.desk.visits import PURPOSES, SERVICES, SOURCES, DayCount, count_on
 from appliance.models import Closure, Visit
 from appliance.period import Period
@@ -30,12 +30,13 @@ class Glance:
 
 def glance(now: datetime) -> Glance:
     """What the desk shows at `now` (local time)."""
-    upcoming = [c for c in closures(now.date()) if c.last_day >= now.date()]
+    calendar = Calendar.load()
+    upcoming = [c for c in calendar.closures if c.last_day >= now.date()]
     return Glance(
         now=now,
         visits=count_on(now.date()),
-        state=open_state(now),
-        mediators=mediators_on_duty(now),
+        state=open_state(now, calendar),
+        mediators=mediators_on_duty(now, calendar),
         next_closure=upcoming[0] if upcoming else None,
     )
 

@@ -117,22 +117,19 @@ class Calendar:
     """The schedule loaded once, so a period's figures need three queries, not one a day."""
 
     week: dict[int, list[Interval]]
-    presence: dict[int, list[Interval]]
-    closed: list[tuple[date, date]]
+    shifts: list[tuple[int, time, time, str]]  # weekday, starts, ends, mediator's name
+    closures: list[Closure]
 
     @classmethod
     def load(cls) -> "Calendar":
-        presence: dict[int, list[Interval]] = {day: [] for day in WEEKDAYS}
-        for shift in MediatorShift.select():
-            presence[shift.weekday].append((shift.starts, shift.ends))
         return cls(
             weekly_hours(),
-            presence,
-            [(c.first_day, c.last_day) for c in Closure.select()],
+            [(s.weekday, s.starts, s.ends, s.mediator.display_name) for s in shifts()],
+            closures(),
         )
 
     def is_closed(self, day: date) -> bool:
-        return any(first <= day <= last for first, last in self.closed)
+        return any(c.first_day <= day <= c.last_day for c in self.closures)
 
     def opening(self, day: date) -> list[Interval]:
         return [] if self.is_closed(day) else self.week[day.weekday()]
@@ -142,7 +139,7 @@ class Calendar:
 
     def mediator_minutes(self, day: date) -> int:
         """Minutes open with at least one mediator present (overlapping shifts count once)."""
-        covered = _union(self.presence[day.weekday()])
+        covered = _union([(a, b) for weekday, a, b, _ in self.shifts if weekday == day.weekday()])
         total = 0
         for opens, closes in self.opening(day):
             for starts, ends in covered:
@@ -169,12 +166,12 @@ class OpenState:
     closure: Closure | None  # the closure covering today, if any
 
 
-def open_state(now: datetime) -> OpenState:
+def open_state(now: datetime, calendar: Calendar | None = None) -> OpenState:
     """Whether the EPN is open at `now` (local), and until when or from when."""
-    calendar = Calendar.load()
+    calendar = calendar or Calendar.load()
     today = now.date()
     closure = next(
-        (c for c in closures(today) if c.first_day <= today <= c.last_day), None
+        (c for c in calendar.closures if c.first_day <= today <= c.last_day), None
     )
     for opens, closes in calendar.opening(today):
         if opens <= now.time() < closes:
@@ -188,15 +185,15 @@ def open_state(now: datetime) -> OpenState:
     return OpenState(False, None, None, closure)
 
 
-def mediators_on_duty(now: datetime) -> list[str]:
+def mediators_on_duty(now: datetime, calendar: Calendar | None = None) -> list[str]:
     """Display names of the mediators whose shift covers `now`, unless the EPN is closed."""
-    calendar = Calendar.load()
+    calendar = calendar or Calendar.load()
     if not calendar.opening(now.date()):
         return []
     moment = now.time()
     names = {
-        shift.mediator.display_name
-        for shift in shifts()
-        if shift.weekday == now.weekday() and shift.starts <= moment < shift.ends
+        name
+        for weekday, starts, ends, name in calendar.shifts
+        if weekday == now.weekday() and starts <= moment < ends
     }
     return sorted(names)

@@ -95,8 +95,9 @@ def delete_visit(visit_id: int) -> None:
         _editable(visit_id).delete_instance()
 
 
-def visits_on(day: date) -> list[Visit]:
-    return list(Visit.select().where(Visit.day == day).order_by(Visit.id.desc()))
+def visits_on(day: date, limit: int | None = None) -> list[Visit]:
+    """The day's visits, latest first (the `limit` latest when given)."""
+    return list(Visit.select().where(Visit.day == day).order_by(Visit.id.desc()).limit(limit))
 
 
 def get_visit(visit_id: int) -> Visit:

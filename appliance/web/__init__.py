@@ -99,20 +99,24 @@ def _init_request_log(app: Flask) -> None:
 def _init_templates(app: Flask, settings: Config) -> None:
     from appliance.web import labels
 
+    def resolved(lazy: dict) -> dict:
+        # Translate each label once per page, not once per table row.
+        return {key: str(value) for key, value in lazy.items()}
+
     @app.context_processor
     def site_context() -> dict:
         return {
             "config_site_name": settings.site.name,
             "current_user": g.get("user"),
-            "purpose_labels": labels.PURPOSE_LABELS,
+            "purpose_labels": resolved(labels.PURPOSE_LABELS),
             "purpose_icons": labels.PURPOSE_ICONS,
-            "source_labels": labels.SOURCE_LABELS,
-            "weekday_labels": labels.WEEKDAY_LABELS,
-            "category_labels": labels.CATEGORY_LABELS,
+            "source_labels": resolved(labels.SOURCE_LABELS),
+            "weekday_labels": [str(label) for label in labels.WEEKDAY_LABELS],
+            "category_labels": resolved(labels.CATEGORY_LABELS),
+            "service_labels": resolved(labels.SERVICE_LABELS),
         }
 
     from flask_babel import format_date, format_datetime
 
-    app.add_template_filter(lambda code: labels.SERVICE_LABELS.get(code, code), "service_label")
     app.add_template_filter(format_date, "format_date")
     app.add_template_filter(format_datetime, "format_datetime")

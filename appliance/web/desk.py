@@ -23,7 +23,7 @@ bp = Blueprint("desk", __name__, url_prefix="/staff")
 def _home(form: LogVisitForm, status: int = 200):  # type: ignore[no-untyped-def]
     now = local_now()
     return render_template(
-        "staff/desk.html", form=form, glance=glance(now), visits=visits_on(now.date())[:30],
+        "staff/desk.html", form=form, glance=glance(now), visits=visits_on(now.date(), limit=30),
         services_of=services_of, undo_form=EmptyForm(),
     ), status
 
