@@ -23,7 +23,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # settings of newer gunicorn releases are optional
+                self.cfg.set(key, value)
 
     def load(self):  # type: ignore[no-untyped-def]
         from appliance.web import create_app
@@ -55,6 +56,8 @@ def server_options(host: str, port: int, workers: int, level: str = "INFO") -> d
         "accesslog": None,
         "logconfig_dict": logging_config(level),
         "proc_name": "epn-serve",
+        # No runtime control socket in the home directory (gunicorn 24+): systemd manages us.
+        "control_socket_disable": True,
         "limit_request_line": 8190,
         "limit_request_fields": 100,
     }
