@@ -112,7 +112,11 @@ def init(data_dir: Path, name: str, commune: str, postal_code: str, computers: i
     data_dir.mkdir(parents=True, exist_ok=True)
     write_config_file(data_dir, {"site": site})
     config = open_data(data_dir, must_exist=False)
+    from appliance.federation.keys import ensure_key, fingerprint, public_bytes
+
+    key = ensure_key(config.data_dir)
     click.echo(f"Appliance data ready for {config.site.name!r}.")
+    click.echo(f"Report signing key fingerprint: {fingerprint(public_bytes(key))}")
     click.echo(str(config.data_dir))
 
 

@@ -159,6 +159,30 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class FederationConfig:
+    small_cell_k: int = setting(5, _int(2, 50))
+    require_clock_sync: bool = setting(True, _bool)
+    backfill_weeks: int = setting(8, _int(0, 260))
+    push_timeout_seconds: int = setting(20, _int(1, 300))
+
+
+def _database_url(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    _check(text == "" or text.startswith(("sqlite:///", "postgresql://", "postgres://")),
+           "empty (SQLite in the data directory), sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
+    return text
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    name: str = setting("hub", _text(64))
+    database_url: str = setting("", _database_url)
+    max_report_kb: int = setting(64, _int(4, 4096))
+    on_time_days: int = setting(7, _int(1, 90))
+    enrolment_token_hours: int = setting(72, _int(1, 720))
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = setting("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"))
 
@@ -168,6 +192,8 @@ SECTIONS = {
     "server": ServerConfig,
     "staff": StaffConfig,
     "retention": RetentionConfig,
+    "federation": FederationConfig,
+    "hub": HubConfig,
     "log": LogConfig,
 }
 
@@ -180,6 +206,8 @@ class Config:
     server: ServerConfig
     staff: StaffConfig
     retention: RetentionConfig
+    federation: FederationConfig
+    hub: HubConfig
     log: LogConfig
     testing: bool = False
 

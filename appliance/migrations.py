@@ -72,6 +72,32 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'CREATE INDEX "erasure_member_digest" ON "erasure" ("member_digest")',
         ],
     ),
+    (
+        3,
+        "anonymous survey; federation link and report outbox",
+        [
+            'CREATE TABLE "survey_response" ("id" INTEGER NOT NULL PRIMARY KEY, "day" DATE NOT NULL, '
+            '"answers" TEXT NOT NULL)',
+            'CREATE INDEX "survey_response_day" ON "survey_response" ("day")',
+            'CREATE TABLE "survey_window" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"first_day" DATE NOT NULL, "last_day" DATE)',
+            'CREATE TABLE "federation_link" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"hub_url" VARCHAR(255) NOT NULL, "hub_id" VARCHAR(64) NOT NULL, '
+            '"epn_id" VARCHAR(64) NOT NULL, "key_id" VARCHAR(16) NOT NULL, '
+            '"enrolled_at" DATETIME NOT NULL, "next_sequence" INTEGER NOT NULL, "revoked_at" DATETIME)',
+            'CREATE TABLE "outbox_report" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"report_id" VARCHAR(64) NOT NULL, "period" VARCHAR(10) NOT NULL, '
+            '"sequence" INTEGER NOT NULL, "body" BLOB NOT NULL, "signature" VARCHAR(100) NOT NULL, '
+            '"figures_digest" VARCHAR(64) NOT NULL, "created_at" DATETIME NOT NULL, '
+            '"status" VARCHAR(12) NOT NULL, "attempts" INTEGER NOT NULL, '
+            '"next_attempt_at" DATETIME NOT NULL, "sent_at" DATETIME, "http_status" INTEGER, '
+            '"answer" TEXT NOT NULL)',
+            'CREATE UNIQUE INDEX "outbox_report_report_id" ON "outbox_report" ("report_id")',
+            'CREATE INDEX "outbox_report_period" ON "outbox_report" ("period")',
+            'CREATE UNIQUE INDEX "outbox_report_sequence" ON "outbox_report" ("sequence")',
+            'CREATE INDEX "outbox_report_status" ON "outbox_report" ("status")',
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from peewee import (
+    BlobField,
     BooleanField,
     CharField,
     DateField,
@@ -16,6 +17,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     SmallIntegerField,
+    TextField,
     TimeField,
 )
 
@@ -109,6 +111,52 @@ class Erasure(BaseModel):
     reason = CharField(max_length=16)  # request | retention
 
 
+class SurveyResponse(BaseModel):
+    """One anonymous answer sheet: the day only (no time), linked to nothing.
+
+    `answers` is JSON: question code -> list of answer codes (validated on the way in)."""
+
+    day = DateField(index=True)
+    answers = TextField()
+
+
+class SurveyWindow(BaseModel):
+    """When the survey is open (the region runs it each November; some EPNs all year)."""
+
+    first_day = DateField()
+    last_day = DateField(null=True)  # open-ended while NULL
+
+
+class FederationLink(BaseModel):
+    """The hub this appliance is enrolled with (one row at most)."""
+
+    hub_url = CharField(max_length=255)
+    hub_id = CharField(max_length=64)
+    epn_id = CharField(max_length=64)
+    key_id = CharField(max_length=16)
+    enrolled_at = DateTimeField(default=utcnow)
+    next_sequence = IntegerField(default=1)
+    revoked_at = DateTimeField(null=True)  # the hub answered 401: pushing stops, staff alerted
+
+
+class OutboxReport(BaseModel):
+    """A signed report waiting to be (or already) delivered to the hub."""
+
+    report_id = CharField(max_length=64, unique=True)
+    period = CharField(max_length=10, index=True)
+    sequence = IntegerField(unique=True)
+    body = BlobField()  # the canonical bytes that were signed
+    signature = CharField(max_length=100)
+    figures_digest = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+    status = CharField(max_length=12, default="pending", index=True)  # pending|sent|parked
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+    http_status = IntegerField(null=True)
+    answer = TextField(default="")  # the hub's import summary or the reason of a refusal
+
+
 ALL_MODELS = [
     StaffUser,
     ApiToken,
@@ -118,4 +166,8 @@ ALL_MODELS = [
     Closure,
     Member,
     Erasure,
+    SurveyResponse,
+    SurveyWindow,
+    FederationLink,
+    OutboxReport,
 ]

@@ -1,0 +1,1 @@
+"""The anonymous visitor survey (the region's yearly visitor-profile study, automated)."""
