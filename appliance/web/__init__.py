@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import time
@@ -11,6 +12,19 @@ from typing import Any, Mapping
 from flask import Flask, g, request
 
 from appliance.config import Config, load_config
+
+
+# Each module defines `bp`; the factory imports them when it builds the app.
+BLUEPRINT_MODULES = [
+    "appliance.web.portal",
+    # survey blueprints here
+    "appliance.web.auth",
+    "appliance.web.desk",
+    "appliance.web.schedule",
+    "appliance.web.members",
+    # federation blueprints here
+    "appliance.web.api",
+]
 
 
 def _resolve_config(config: Config | Mapping[str, Any] | None) -> Config:
@@ -33,12 +47,6 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     from appliance.registry import load_domains
     from appliance.taskqueue import bind_queue
     from appliance.web import errors, i18n, security
-    from appliance.web.api import bp as api_bp
-    from appliance.web.auth import bp as auth_bp
-    from appliance.web.desk import bp as desk_bp
-    from appliance.web.members import bp as members_bp
-    from appliance.web.portal import bp as portal_bp
-    from appliance.web.schedule import bp as schedule_bp
 
     settings = _resolve_config(config)
     app = Flask(__name__)
@@ -74,8 +82,8 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    for blueprint in (portal_bp, auth_bp, desk_bp, schedule_bp, members_bp, api_bp):
-        app.register_blueprint(blueprint)
+    for module in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(module).bp)
     _init_request_log(app)
 
     _init_templates(app, settings)

@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from appliance.models import StaffUser
 
 csrf = CSRFProtect()
-STAFF_BLUEPRINTS = {"auth", "desk", "schedule", "members", "api"}
+STAFF_BLUEPRINTS = {"auth", "desk", "schedule", "members", "api", "reports", "survey_staff"}
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
