@@ -257,5 +257,13 @@ def purge(config: Config) -> None:
         click.echo(f"{key}: {value}")
 
 
+from appliance.federation.cli import enrol, key, push, report  # noqa: E402  (needs data_option above)
+
+for _command in (enrol, report, push, key):
+    cli.add_command(_command)
+
+from appliance.federation.hub.cli import hub as _hub_group; cli.add_command(_hub_group)  # noqa: E402, E702
+
+
 if __name__ == "__main__":
     main()

@@ -156,11 +156,12 @@ class StaffConfig:
 class RetentionConfig:
     member_days: int = setting(730, _int(30, 3650))
     erasure_log_days: int = setting(400, _int(30, 3650))
+    survey_days: int = setting(400, _int(62, 3650))
 
 
 @dataclass(frozen=True)
 class FederationConfig:
-    small_cell_k: int = setting(5, _int(2, 50))
+    small_cell_k: int = setting(5, _int(3, 50))
     require_clock_sync: bool = setting(True, _bool)
     backfill_weeks: int = setting(8, _int(0, 260))
     push_timeout_seconds: int = setting(20, _int(1, 300))

@@ -98,6 +98,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'CREATE INDEX "outbox_report_status" ON "outbox_report" ("status")',
         ],
     ),
+    (
+        4,
+        "federation link: the day of the last periodic report build, the first sequence of the enrolment",
+        [
+            'ALTER TABLE "federation_link" ADD COLUMN "built_on" DATE',
+            'ALTER TABLE "federation_link" ADD COLUMN "first_sequence" INTEGER NOT NULL DEFAULT 1',
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -137,6 +137,9 @@ class FederationLink(BaseModel):
     enrolled_at = DateTimeField(default=utcnow)
     next_sequence = IntegerField(default=1)
     revoked_at = DateTimeField(null=True)  # the hub answered 401: pushing stops, staff alerted
+    built_on = DateField(null=True)  # local day of the last periodic build (one pass a day)
+    # Reports with a lower sequence were made for another hub or EPN id: history only.
+    first_sequence = IntegerField(default=1)
 
 
 class OutboxReport(BaseModel):

@@ -8,9 +8,10 @@ from datetime import date, datetime, timedelta
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_YEAR = re.compile(r"^(\d{4})$")
+# ASCII digits only, whole string (no trailing newline); years 1000-9998 keep arithmetic safe.
+_WEEK = re.compile(r"([1-9]\d{3})-W(\d{2})", re.ASCII)
+_MONTH = re.compile(r"([1-9]\d{3})-(\d{2})", re.ASCII)
+_YEAR = re.compile(r"([1-9]\d{3})", re.ASCII)
 
 
 @dataclass(frozen=True, order=True)
@@ -25,20 +26,21 @@ class Period:
     def parse(cls, text: str) -> "Period":
         """Parse `2026-W47`, `2026-11` or `2026`; ValueError says what is expected."""
         text = text.strip()
-        if match := _WEEK.match(text):
+        if match := _WEEK.fullmatch(text):
             year, week = int(match[1]), int(match[2])
             try:
                 start = date.fromisocalendar(year, week, 1)
-            except ValueError:
+                start + timedelta(days=7)
+            except (ValueError, OverflowError):
                 raise ValueError(f"{text!r}: week {week} does not exist in {year}") from None
             return cls("week", start, start + timedelta(days=7))
-        if match := _MONTH.match(text):
+        if match := _MONTH.fullmatch(text):
             year, month = int(match[1]), int(match[2])
-            if not 1 <= month <= 12:
+            if not 1 <= month <= 12 or (year, month) == (9999, 12):
                 raise ValueError(f"{text!r}: month must be 01 to 12")
             start = date(year, month, 1)
             return cls("month", start, _next_month(start))
-        if match := _YEAR.match(text):
+        if (match := _YEAR.fullmatch(text)) and text != "9999":
             year = int(match[1])
             return cls("year", date(year, 1, 1), date(year + 1, 1, 1))
         raise ValueError(f"{text!r} is not a period: use 2026-W47, 2026-11 or 2026")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from appliance.period import Period
 
 # The modules that register themselves when imported, in report order.
-DOMAIN_MODULES = ("appliance.desk",)
+DOMAIN_MODULES = ("appliance.desk", "appliance.survey.responses")
 
 FiguresFunction = Callable[["Period"], dict[str, int]]
 

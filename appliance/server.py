@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -16,9 +17,11 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter number
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, config: Config, options: dict[str, Any]) -> None:
+    def __init__(self, config: Config, options: dict[str, Any],
+                 app_factory: Callable[[Config], Any] | None = None) -> None:
         self.epn_config = config
         self.options = options
+        self.app_factory = app_factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -29,7 +32,7 @@ class _Gunicorn(BaseApplication):
     def load(self):  # type: ignore[no-untyped-def]
         from appliance.web import create_app
 
-        app = create_app(self.epn_config)
+        app = (self.app_factory or create_app)(self.epn_config)
         # Objects made while loading live as long as the workers: keep the garbage collector
         # from touching (and so un-sharing) their memory pages after the fork.
         gc.freeze()
@@ -73,9 +76,13 @@ def return_large_blocks_to_the_system() -> None:
         pass  # not glibc: nothing to tune
 
 
-def run_server(config: Config, host: str, port: int, workers: int) -> None:
+def run_server(config: Config, host: str, port: int, workers: int,
+               app_factory: Callable[[Config], Any] | None = None, proc_name: str = "epn-serve") -> None:
+    """Serve the appliance's app, or the one `app_factory` builds (the hub's), with gunicorn."""
     return_large_blocks_to_the_system()
-    _Gunicorn(config, server_options(host, port, workers, config.log.level)).run()
+    options = server_options(host, port, workers, config.log.level)
+    options["proc_name"] = proc_name
+    _Gunicorn(config, options, app_factory).run()
 
 
 def logging_config(level: str) -> dict[str, Any]:

@@ -23,3 +23,46 @@ def purge_personal_data() -> dict[str, int]:
         counts = purge_expired(today, config.retention)
     log.info("retention purge: %s", ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return counts
+
+
+@huey.periodic_task(crontab(minute="11"))
+def build_reports() -> int:
+    """Report the closed periods once a day (the first hourly run of each local day, so an
+    appliance switched off at night catches up when it starts): new periods, and
+    corrections of recent ones whose figures changed. Waits for a synchronised clock."""
+    from appliance.federation.link import FederationError, find_link
+    from appliance.federation.report import ClockNotSynchronised, build_due
+
+    config = runtime["config"]
+    with database.connection_context():
+        if find_link() is None:
+            return 0
+        try:
+            built = build_due(config)
+        except ClockNotSynchronised as error:
+            log.warning("reports not built: %s", error)
+            return 0
+        except FederationError as error:
+            log.error("reports not built: %s", error)
+            return 0
+    if built:
+        log.info("reports queued: %s", ", ".join(f"{b['period']}#{b['sequence']}" for b in built))
+    return len(built or [])
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def push_reports() -> int:
+    """Every five minutes, a cheap look at the outbox: push when its oldest report's time
+    has come (first try at the EPN's own minute of the hour, retries after their backoff)."""
+    from appliance.federation.link import find_link
+    from appliance.federation.push import push_if_due
+
+    config = runtime["config"]
+    with database.connection_context():
+        if find_link() is None:
+            return 0
+        summary = push_if_due(config)
+    if summary is None:
+        return 0
+    log.info("push: %s", summary.line())
+    return summary.sent

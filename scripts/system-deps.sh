@@ -1,9 +1,10 @@
 #!/bin/sh
-# Installs the system packages the system tests need (Chromium for the browser tests),
+# Installs the system packages the system tests need (Chromium for the browser tests,
+# PostgreSQL for the hub's database test),
 # when running as root on Debian. Elsewhere it says what is missing; those tests then
 # skip with a reason (and fail under CI=true, where nothing may skip).
 set -eu
-PACKAGES="chromium"
+PACKAGES="chromium postgresql"
 missing=""
 for package in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"

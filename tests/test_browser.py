@@ -392,3 +392,89 @@ def test_screenshots_of_the_desk_and_the_arabic_visitor_page(
     for name in ("desk-fr", "visitor-ar"):
         for label in ("desktop", "phone"):
             assert (ARTIFACTS / f"{name}-{label}.png").stat().st_size > 5000
+
+
+# --- The visitor survey ----------------------------------------------------------------
+
+def submit(page: Any, selector: str) -> None:
+    """Press a form's button and wait for the page it brings."""
+    with page.expect_navigation():
+        page.locator(selector).click()
+
+
+@pytest.fixture(scope="module")
+def survey_opened(staff: Any, server: LiveServer) -> None:
+    """The demo coordinator opens the survey on its staff page, as a person would."""
+    staff.goto(server.url + "/lang/fr?next=/staff/survey/")
+    assert_accessible(staff, "the survey's staff page")
+    submit(staff, "main button[name=preset][value=until_closed]")
+    assert staff.locator("main .flash[role=status]").is_visible()
+    assert staff.locator("main button.danger").is_visible()  # "close now": it is open
+    assert_accessible(staff, "the survey's staff page, survey open")
+
+
+def survey_answers_this_month(staff: Any, server: LiveServer) -> int:
+    staff.goto(server.url + "/staff/survey/")
+    return int(staff.locator("main .cards .card").nth(1).locator(".big").inner_text().strip())
+
+
+@pytest.mark.parametrize("lang, direction", [("fr", "ltr"), ("ar", "rtl")])
+def test_survey_pages_have_no_axe_violation(
+    browser: Any, server: LiveServer, survey_opened: None, lang: str, direction: str
+) -> None:
+    page = new_page(browser, bypass_csp=True)
+    page.goto(server.url + f"/lang/{lang}?next=/survey/")
+    html = page.locator("html")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == (lang, direction)
+    assert_accessible(page, f"the survey's start page in {lang}")
+    submit(page, "main button[value=start]")
+    assert_accessible(page, f"a one-tap question in {lang}")
+    for answer in ("student", "30_39", "woman", "higher"):
+        submit(page, f"main button[name=answer][value='{answer}']")
+    assert page.locator("main input[type=checkbox]").count() == 4  # devices: several answers
+    assert_accessible(page, f"a question with several answers in {lang}")
+    page.locator("main input[value=smartphone]").check()
+    submit(page, "main button[value=next]")
+    for _ in range(7):
+        submit(page, "main button[value=skip]")
+    page.locator("#postal_code").fill("12")
+    submit(page, "main button[value=next]")
+    assert page.locator("#postal_code").get_attribute("aria-invalid") == "true"
+    assert page.locator("#answer-error").inner_text().strip()
+    assert_accessible(page, f"the postal code question with an error in {lang}")
+    for _ in range(3):
+        submit(page, "main button[value=skip]")
+    assert page.url == server.url + "/survey/thanks"
+    assert_accessible(page, f"the survey's thank-you page in {lang}")
+    page.context.close()
+
+
+def test_the_survey_is_completed_on_a_phone_without_javascript(
+    browser: Any, staff: Any, server: LiveServer, survey_opened: None
+) -> None:
+    before = survey_answers_this_month(staff, server)
+    page = new_page(browser, viewport=PHONE, is_mobile=True, has_touch=True, java_script_enabled=False)
+    page.goto(server.url + "/lang/ar?next=/")
+    submit(page, "main a[href='/survey/']")  # the way in, from the visitor home page
+    submit(page, "main button[value=start]")
+    too_wide = {}
+    for step in range(1, 16):
+        assert page.locator("main .progress").inner_text().strip().startswith(f"{step} / 15")
+        if (overflow := sideways_overflow(page)) > 0:
+            too_wide[step] = overflow
+        boxes = page.locator("main input[type=checkbox]")
+        if page.locator("#postal_code").count():
+            page.locator("#postal_code").fill("1080")
+            with page.expect_navigation():
+                page.locator("#postal_code").press("Enter")  # the form's first button: next
+        elif boxes.count():
+            boxes.nth(1).check()
+            boxes.nth(2).check()
+            submit(page, "main button[value=next]")
+        else:
+            submit(page, "main button[name=answer] >> nth=1")
+    assert not too_wide, f"survey pages wider than a phone (px): {too_wide}"
+    assert page.url == server.url + "/survey/thanks"
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    page.context.close()
+    assert survey_answers_this_month(staff, server) == before + 1

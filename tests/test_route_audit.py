@@ -13,6 +13,8 @@ PUBLIC_API = {"api.openapi"}
 COORDINATOR_ONLY = {
     "desk.import_visits", "schedule.hours", "schedule.new_shift", "schedule.remove_shift",
     "schedule.new_closure", "schedule.remove_closure",
+    "survey_staff.open_survey", "survey_staff.close_survey", "survey_staff.remove_period",
+    "reports.index", "reports.push_now",
 }
 
 

@@ -48,8 +48,8 @@ ENVELOPE = {
     "protocol": str, "schema": int, "hub": str, "epn": str, "key_id": str, "period": str,
     "sequence": int, "report_id": str, "created_at": str, "figures": dict,
 }
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_CREATED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}", re.ASCII)
+_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)
 
 
 class SchemaError(ValueError):
@@ -73,9 +73,9 @@ def _check_envelope(body: Any) -> None:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise SchemaError(f"field {field!r} must be {kind.__name__}")
     for field in ("hub", "epn", "key_id", "report_id"):
-        if not _ID.match(body[field]):
+        if not _ID.fullmatch(body[field]):
             raise SchemaError(f"field {field!r} has characters outside A-Z a-z 0-9 _ . : -")
-    if not _CREATED.match(body["created_at"]):
+    if not _CREATED.fullmatch(body["created_at"]):
         raise SchemaError("field 'created_at' must look like 2026-11-24T03:00:00Z")
     if body["sequence"] < 1:
         raise SchemaError("field 'sequence' must be 1 or more")

@@ -40,17 +40,32 @@ QUESTIONS: tuple[Question, ...] = (
 BY_CODE = {question.code: question for question in QUESTIONS}
 
 
+# Belgian postal codes follow the provinces. The survey keeps the district only:
+#   1000-1299  Brussels-Capital Region
+#   1300-1499  Walloon Brabant
+#   1500-1999  arrondissement of Halle-Vilvoorde (Flemish Brabant, around Brussels)
+#   3000-3499  arrondissement of Leuven (the rest of Flemish Brabant), except
+#   3090       Overijse, which lies in Halle-Vilvoorde. Its neighbours Tervuren (3080),
+#              Kortenberg (3070-3078) and Herent (3020) are in the Leuven arrondissement.
+#   other codes from 1000 to 9999: elsewhere in Belgium.
+HALLE_VILVOORDE_IN_LEUVEN_RANGE = frozenset({3090})
+
+
 def area_of_postal_code(postal_code: str) -> str | None:
-    """The district a Belgian postal code belongs to (the survey keeps only that)."""
-    text = postal_code.strip()
-    if not (text.isdigit() and len(text) == 4):
+    """The district of a Belgian postal code (the survey keeps only that), or None when
+    the text is not a postal code (4 digits, 1000 to 9999). See the table above."""
+    text = "".join(postal_code.split())
+    # A phone set to Arabic may type Eastern Arabic digits (١٠٨٠): int() reads them too.
+    if not (len(text) == 4 and text.isdecimal()):
         return None
     number = int(text)
-    if 1000 <= number <= 1299:
+    if number < 1000:
+        return None
+    if number <= 1299:
         return "brussels"
-    if 1300 <= number <= 1499:
+    if number <= 1499:
         return "walloon_brabant"
-    if 1500 <= number <= 1999 or 3000 <= number <= 3099 and number in (3020, 3070, 3071, 3078, 3080, 3090):
+    if number <= 1999 or number in HALLE_VILVOORDE_IN_LEUVEN_RANGE:
         return "halle_vilvoorde"
     if 3000 <= number <= 3499:
         return "leuven"

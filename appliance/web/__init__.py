@@ -18,11 +18,14 @@ from appliance.config import Config, load_config
 BLUEPRINT_MODULES = [
     "appliance.web.portal",
     # survey blueprints here
+    "appliance.web.survey",
+    "appliance.web.survey_staff",
     "appliance.web.auth",
     "appliance.web.desk",
     "appliance.web.schedule",
     "appliance.web.members",
     # federation blueprints here
+    "appliance.web.reports",
     "appliance.web.api",
 ]
 

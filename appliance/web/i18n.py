@@ -10,7 +10,7 @@ from appliance.config import LANGUAGES, VISITOR_LANGUAGES
 COOKIE = "epn_lang"
 RTL = {"ar"}
 NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English", "ar": "العربية"}
-VISITOR_BLUEPRINTS = {"portal"}
+VISITOR_BLUEPRINTS = {"portal", "survey"}
 
 
 def languages_here() -> tuple[str, ...]:
