@@ -10,7 +10,7 @@ MO := $(PO:.po=.mo)
 .PHONY: demo test install translations messages system-deps bench clean
 
 demo: install
-	$(BIN)/epn demo --data demo-data --host 127.0.0.1 --port 8080
+	$(BIN)/epn demo --data demo-data --hub-data demo-hub --host 127.0.0.1 --port 8080 --hub-port 8090
 
 test: install system-deps
 	$(BIN)/python -m pytest
@@ -44,4 +44,4 @@ bench: install
 	$(BIN)/python bench/memory_latency.py
 
 clean:
-	rm -rf $(VENV) demo-data $(MO)
+	rm -rf $(VENV) demo-data demo-hub $(MO)

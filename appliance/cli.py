@@ -158,21 +158,42 @@ def worker(config: Config) -> None:
               type=click.Path(file_okay=False, path_type=Path), help="The demo's data directory.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
-@click.option("--no-serve", is_flag=True, help="Only create the demo data.")
-def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
+@click.option("--hub-data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also run a demo hub with its data here, and two more appliances, all enrolled.")
+@click.option("--hub-port", type=click.IntRange(1, 65535), default=8090, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Only create the demo data (and push the reports).")
+def demo(data_dir: Path, host: str, port: int, hub_data: Path | None, hub_port: int,
+         no_serve: bool) -> None:
     """Create a demo EPN (once) and serve it: staff logins are printed."""
     from appliance.demo import DEMO_ACCOUNTS, seed_demo
 
     created = seed_demo(data_dir)
     config = open_data(data_dir)
     click.echo(("Demo data created in " if created else "Demo data already in ") + str(config.data_dir))
+    hub = None
+    if hub_data is not None:
+        from appliance.demo_federation import run_federation_demo
+
+        click.echo(f"Demo hub on http://localhost:{hub_port}/ with three enrolled appliances:")
+        try:
+            hub, token = run_federation_demo(config.data_dir, hub_data.resolve(), hub_port)
+        except RuntimeError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"  merged figures: curl -H 'Authorization: Bearer {token}' "
+                   f"'http://localhost:{hub_port}/api/v1/figures?period=<a closed week, e.g. 2026-W46>'")
     click.echo(f"Appliance: http://localhost:{port}/staff/  (visitor page: http://localhost:{port}/)")
     for username, password, role in DEMO_ACCOUNTS:
         click.echo(f"  staff login ({role}): {username} / {password}")
-    if not no_serve:
-        from appliance.server import run_server
+    try:
+        if not no_serve:
+            from appliance.server import run_server
 
-        run_server(config, host, port, config.server.workers)
+            open_data(data_dir)
+            run_server(config, host, port, config.server.workers)
+    finally:
+        if hub is not None:
+            hub.terminate()
+            hub.wait(timeout=20)
 
 
 @cli.group()

@@ -46,11 +46,16 @@ WEEK = {
 }
 
 
-def seed_demo(data_dir: Path, today: date | None = None, weeks: int = 4) -> bool:
+def seed_demo(
+    data_dir: Path, today: date | None = None, weeks: int = 4, site: dict | None = None,
+    seed: int = 1060,
+) -> bool:
     """Create the demo data directory; False when it already holds demo data."""
     data_dir.mkdir(parents=True, exist_ok=True)
     if not (data_dir / "config.yaml").exists():
-        write_config_file(data_dir, {"site": DEMO_SITE})
+        # A demo runs on a laptop whose clock is trusted; a Pi waits for NTP.
+        write_config_file(data_dir, {"site": site or DEMO_SITE,
+                                     "federation": {"require_clock_sync": False}})
     config = load_config(data_dir)
     init_database(config.database_path)
     today = today or datetime.now(config.tz).date()
@@ -58,11 +63,11 @@ def seed_demo(data_dir: Path, today: date | None = None, weeks: int = 4) -> bool
         if StaffUser.select().exists():
             return False
         with database.atomic():
-            _seed_everything(today, weeks)
+            _seed_everything(today, weeks, seed)
     return True
 
 
-def _seed_everything(today: date, weeks: int) -> None:
+def _seed_everything(today: date, weeks: int, seed: int) -> None:
     users = {
         username: create_user(username, password, role, username.capitalize())
         for username, password, role in DEMO_ACCOUNTS
@@ -74,13 +79,13 @@ def _seed_everything(today: date, weeks: int) -> None:
     add_shift(2, _t("13:00"), _t("19:00"), users["sophie"].id)
     add_shift(5, _t("10:00"), _t("13:00"), users["sophie"].id)
     add_closure(date(today.year, 12, 24), date(today.year + 1, 1, 1), "Congé d'hiver")
-    _seed_visits(today, weeks)
+    _seed_visits(today, weeks, seed)
     for name, language in (("Mme Diallo", "fr"), ("Ahmed B.", "ar"), ("Jan P.", "nl")):
         create_member(name, "", language, "visitor", True, users["karim"], today - timedelta(days=20))
 
 
-def _seed_visits(today: date, weeks: int) -> None:
-    rng = random.Random(1060)
+def _seed_visits(today: date, weeks: int, seed: int) -> None:
+    rng = random.Random(seed)
     rows = []
     day = today - timedelta(weeks=weeks)
     while day < today:
