@@ -1,6 +1,6 @@
 """The desk's rules: visits, opening hours, mediators, closures, today at a glance, figures."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
@@ -152,3 +152,74 @@ def test_the_report_builder_collects_the_desk_figures_through_the_registry(sched
     collected = collect_figures(Period.parse("2026-11"))
     assert collected["visits.total"] == 1
     assert "hours.open_minutes" in collected
+
+
+PERIODS = {"week": Period.parse("2024-W09"), "month": Period.parse("2024-02"), "year": Period.parse("2024")}
+
+
+def recount(visits: list[dict], period: Period) -> dict[str, int]:
+    """The desk's visit figures the plain way: one visit at a time, in Python."""
+    from appliance.desk import HOUR_BANDS, PURPOSES, SERVICES, WEEKDAY_KEYS
+    from appliance.desk.visits import SOURCES
+
+    out = {"visits.total": 0}
+    out.update({f"visits.weekday.{key}": 0 for key in WEEKDAY_KEYS})
+    out.update({f"visits.hour.{band}": 0 for band in HOUR_BANDS})
+    out.update({f"visits.purpose.{code}": 0 for code in PURPOSES})
+    out.update({f"visits.source.{code}": 0 for code in SOURCES})
+    services = {f"visits.service.{name}": 0 for name in SERVICES}
+    for visit in visits:
+        if not period.start <= visit["day"] < period.end:
+            continue
+        hour = "unknown" if visit["hour"] is None else f"{visit['hour']:02d}"
+        for key in ("visits.total", f"visits.weekday.{WEEKDAY_KEYS[visit['day'].weekday()]}",
+                    f"visits.hour.{hour}", f"visits.purpose.{visit['purpose']}",
+                    f"visits.source.{visit['source']}"):
+            out[key] = out.get(key, 0) + 1
+        for name in SERVICES:
+            services[f"visits.service.{name}"] += visit[f"used_{name}"]
+    return out | services
+
+
+def random_visits(period: Period):  # type: ignore[no-untyped-def]
+    """Visits on days around `period` (some just outside it), with any hour band, any
+    purpose, origin and services, and now and then a purpose or origin the desk no longer
+    offers (older data): those are counted under their own key."""
+    from hypothesis import strategies as st
+
+    from appliance.desk import PURPOSES, SERVICES
+    from appliance.desk.visits import SOURCES
+
+    days = st.integers(-8, (period.end - period.start).days + 7).map(
+        lambda offset: period.start + timedelta(days=offset))
+    visit = st.fixed_dictionaries({
+        "day": days,
+        "hour": st.none() | st.integers(0, 23),
+        "purpose": st.sampled_from(PURPOSES + ("legacy_purpose",)),
+        "source": st.sampled_from(SOURCES + ("legacy_source",)),
+        **{f"used_{name}": st.booleans() for name in SERVICES},
+    })
+    return st.lists(visit, max_size=300)
+
+
+@pytest.mark.parametrize("kind", PERIODS)
+def test_the_figures_aggregated_in_sql_match_a_plain_recount_of_random_visits(db, kind):
+    from hypothesis import HealthCheck, given, settings
+
+    period = PERIODS[kind]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(random_visits(period))
+    def check(visits):  # type: ignore[no-untyped-def]
+        Visit.delete().execute()
+        if visits:
+            Visit.insert_many(visits).execute()
+        result = figures(period)
+        expected = recount(visits, period)
+        assert {key: value for key, value in result.items() if key.startswith("visits.")} == expected
+        assert list(result) == [*[key for key in expected if not key.startswith("visits.service.")],
+                                *[key for key in expected if key.startswith("visits.service.")],
+                                "hours.open_minutes", "hours.mediator_minutes"]
+        assert all(type(value) is int for value in result.values())
+
+    check()

@@ -23,7 +23,7 @@ def enrol(appliance: str, hub: FakeHub) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+def check_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
     assert result.returncode != 0, result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
@@ -100,7 +100,7 @@ def test_push_with_the_hub_down_exits_non_zero_with_one_line(appliance, hub: Fak
     enrol(appliance, hub)
     epn("report", "build", "--period", "2026-W40", "--data", appliance)
     hub.stop()
-    one_line_error(epn("push", "--data", appliance), "waiting 1 (")
+    check_one_line_error(epn("push", "--data", appliance), "waiting 1 (")
 
 
 def test_key_rotate_prints_the_new_key_id_last(appliance, hub: FakeHub):
@@ -135,8 +135,8 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(appliance, args, fragment):
             public = keys.public_bytes(keys.ensure_key(Path(appliance)))
             FederationLink.create(hub_url="http://127.0.0.1:9", hub_id="h", epn_id="e", key_id=keys.key_id(public))
     args = [arg.format(port=free_port()) for arg in args]
-    one_line_error(epn(*args, "--data", appliance), fragment)
+    check_one_line_error(epn(*args, "--data", appliance), fragment)
 
 
 def test_a_data_directory_that_does_not_exist_is_one_line(tmp_path: Path):
-    one_line_error(epn("push", "--data", str(tmp_path / "nowhere")), "epn init")
+    check_one_line_error(epn("push", "--data", str(tmp_path / "nowhere")), "epn init")

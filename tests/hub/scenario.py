@@ -22,7 +22,7 @@ def _status(response) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     return response.status_code, body.get("reason") or body["status"]
 
 
-def ingest_and_merge(client) -> None:  # type: ignore[no-untyped-def]
+def check_ingest_and_merge(client) -> None:  # type: ignore[no-untyped-def]
     """Enrol two EPNs, deliver, replay, correct and refuse reports, then merge."""
     a = enrol_appliance(client, "EPN A")
     b = enrol_appliance(client, "EPN B", commune="Elsene", postal_code="1050")

@@ -35,7 +35,7 @@ def _serialise(value: Any) -> bytes:
         return json.dumps(value, allow_nan=True).encode()
 
 
-def _ok(response) -> None:  # type: ignore[no-untyped-def]
+def check_no_server_error(response) -> None:  # type: ignore[no-untyped-def]
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
     assert response.is_json
 
@@ -51,13 +51,13 @@ def test_random_bytes_and_headers_never_get_a_5xx(appliance: Appliance, body, ke
         headers["EPN-Key-Id"] = key_id
     if signature is not None:
         headers["EPN-Signature"] = signature
-    _ok(appliance.client.post("/api/v1/reports", data=body, headers=headers))
+    check_no_server_error(appliance.client.post("/api/v1/reports", data=body, headers=headers))
 
 
 @FUZZ
 @given(value=json_value)
 def test_random_signed_json_never_gets_a_5xx(appliance: Appliance, value):  # type: ignore[no-untyped-def]
-    _ok(appliance.push(_serialise(value)))
+    check_no_server_error(appliance.push(_serialise(value)))
 
 
 @FUZZ
@@ -73,7 +73,7 @@ def test_signed_reports_with_random_fields_never_get_a_5xx(appliance: Appliance,
     report = appliance.envelope(period, {**WEEK, **figures}, sequence=sequence)
     if field != "none":  # "none": a well-formed report with random figures
         report[field] = replacement
-    _ok(appliance.push(_serialise(report)))
+    check_no_server_error(appliance.push(_serialise(report)))
 
 
 @FUZZ
@@ -81,9 +81,9 @@ def test_signed_reports_with_random_fields_never_get_a_5xx(appliance: Appliance,
        old=header_value, new=header_value)
 def test_random_enrolments_and_rotations_never_get_a_5xx(appliance: Appliance, body, old, new):  # type: ignore[no-untyped-def]
     raw = _serialise(body)
-    _ok(appliance.client.post("/api/v1/enrol", data=raw, headers={"Content-Type": "application/json"}))
+    check_no_server_error(appliance.client.post("/api/v1/enrol", data=raw, headers={"Content-Type": "application/json"}))
     rotation = _serialise({"epn": appliance.epn, "old_key_id": appliance.key_id, "new_public_key": body,
                            "created_at": "2026-11-25T08:00:00Z"} if isinstance(body, str) else body)
     signed = keys.sign(appliance.key, keys.ROTATE_CONTEXT, rotation)
-    _ok(appliance.client.post("/api/v1/keys/rotate", data=rotation,
+    check_no_server_error(appliance.client.post("/api/v1/keys/rotate", data=rotation,
                               headers={"EPN-Signature-Old": signed, "EPN-Signature-New": new}))

@@ -20,7 +20,7 @@ from appliance.federation.hub import models
 from appliance.federation.hub.db import HUB_LATEST, current_version, database, upgrade
 from tests.conftest import free_port
 from tests.hub.conftest import make_hub_app, write_hub_config
-from tests.hub.scenario import ingest_and_merge
+from tests.hub.scenario import check_ingest_and_merge
 
 pytestmark = pytest.mark.system
 
@@ -102,7 +102,7 @@ def test_the_hub_migrates_a_postgresql_database_once(pg_app):  # type: ignore[no
 
 
 def test_ingest_and_merge_on_postgresql(pg_app):  # type: ignore[no-untyped-def]
-    ingest_and_merge(pg_app.test_client())
+    check_ingest_and_merge(pg_app.test_client())
 
 
 def test_public_keys_round_trip_as_bytes_on_postgresql(pg_app):  # type: ignore[no-untyped-def]
