@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from peewee import fn
 
@@ -165,15 +164,7 @@ def _staged_key(config: Config) -> Ed25519PrivateKey:
     path = new_key_path(config.data_dir)
     if path.exists():
         return keys.load_key(path)
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return key
+    return keys.write_new_key(path)
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,19 @@ def ensure_key(data_dir: Path) -> Ed25519PrivateKey:
     if path.exists():
         return load_key(path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return write_new_key(path)
+
+
+def write_new_key(path: Path) -> Ed25519PrivateKey:
+    """Make a key and write it to a new private file, synced to disk before it is used."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
+        handle.flush()
+        os.fsync(handle.fileno())
     return key
 
 
