@@ -48,7 +48,7 @@ def figures(period: Period) -> dict[str, int]:
     Each dimension is one aggregate query (a handful of rows back), not a Python walk over
     every (day, hour, purpose, source) group: a busy EPN's year is tens of thousands of
     visits."""
-    in_period = (Visit.day >= period.start) & (Visit.day <= period.end)
+    in_period = (Visit.day >= period.start) & (Visit.day < period.end)
     out: dict[str, int] = {"visits.total": 0}
     out.update({f"visits.weekday.{key}": 0 for key in WEEKDAY_KEYS})
     out.update({f"visits.hour.{band}": 0 for band in HOUR_BANDS})

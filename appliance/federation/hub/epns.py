@@ -78,8 +78,22 @@ def add_epn(name: str, commune: str, postal_code: str, organiser: str, now: date
     return epn, token
 
 
+ENROLMENT_TOKEN_PREFIX = "enrol_"
+
+
+def enrolment_token() -> str:
+    """A fresh one-time enrolment token: `enrol_` and 192 random bits (URL-safe base64).
+
+    The prefix keeps the token from ever starting with "-" (one bare token_urlsafe in 64
+    does), which `epn enrol HUB_URL TOKEN` would take for an option, and tells it apart
+    from other secrets. Tokens issued before the prefix still work: the hub only compares
+    hashes of the whole string.
+    """
+    return ENROLMENT_TOKEN_PREFIX + secrets.token_urlsafe(24)
+
+
 def _issue_token(epn: EPN, now: datetime, hours: int) -> str:
-    token = secrets.token_urlsafe(24)
+    token = enrolment_token()
     EnrolmentToken.create(epn=epn, token_hash=token_digest(token), created_at=naive_utc(now),
                           expires_at=naive_utc(now + timedelta(hours=hours)))
     return token
