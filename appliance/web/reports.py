@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -11,10 +12,12 @@ from flask_babel import lazy_gettext as _l
 
 from appliance.federation.link import FederationError
 from appliance.federation.overview import hub_answer, overview
-from appliance.federation.push import PushSummary, push_outbox
 from appliance.web.forms import EmptyForm
 from appliance.web.security import coordinator_required
 from appliance.web.util import settings
+
+if TYPE_CHECKING:
+    from appliance.federation.push import PushSummary
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/reports")
 
@@ -41,7 +44,7 @@ def index():  # type: ignore[no-untyped-def]
     )
 
 
-def _flash_summary(summary: PushSummary) -> None:
+def _flash_summary(summary: "PushSummary") -> None:
     if summary.stopped == "busy":
         flash(_("A push is already running; try again in a minute."), "error")
     elif summary.stopped == "revoked":
@@ -60,6 +63,10 @@ def _flash_summary(summary: PushSummary) -> None:
 def push_now():  # type: ignore[no-untyped-def]
     if not EmptyForm().validate_on_submit():
         abort(400)
+    # Imported here: the HTTP client is needed only when a coordinator pushes by hand,
+    # not in every worker's memory.
+    from appliance.federation.push import push_outbox
+
     config = settings()
     try:
         # A page must answer: stop starting new requests after one timeout's worth.

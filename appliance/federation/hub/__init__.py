@@ -6,3 +6,6 @@ Modules: `db` (its own database, SQLite or PostgreSQL, and migrations), `models`
 docs/protocol.md), `merge` (federation-wide figures), `export` (JSON and CSV), `app`
 (the Flask factory), `api` (the HTTP views) and `cli` (`epn hub ...`).
 """
+
+# Who runs an EPN (the hub's `--organiser`); here so the CLI needs no database import.
+ORGANISERS = ("municipality", "library", "cpas", "non-profit", "other")

@@ -20,7 +20,7 @@ import click
 
 from appliance.config import Config, ConfigError, load_config
 from appliance.errors import InvalidInput, NotFound
-from appliance.federation.hub.models import ORGANISERS
+from appliance.federation.hub import ORGANISERS
 
 # Not imported from appliance.cli: that module registers this group when it is imported.
 DATA_HELP = "The hub's data directory (default: $EPN_DATA, else ./data)."

@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from peewee import Database, DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
-from playhouse.pool import PooledPostgresqlDatabase
 
 from appliance.config import Config
 
@@ -109,6 +108,8 @@ def make_database(config: Config) -> Database:
     """The database `hub.database_url` names, or hub.sqlite3 in the data directory."""
     url = config.hub.database_url
     if url.startswith(("postgresql://", "postgres://")):
+        from playhouse.pool import PooledPostgresqlDatabase  # only a PostgreSQL hub needs it
+
         parts = urlsplit(url)
         # One small pool per gunicorn worker: a new PostgreSQL connection per request would
         # cost more than the request itself.
@@ -143,8 +144,9 @@ def init_hub_database(config: Config, migrate: bool = True) -> Database:
 
 
 def _close_pool() -> None:
-    if isinstance(database.obj, PooledPostgresqlDatabase):
-        database.obj.close_all()
+    close_all = getattr(database.obj, "close_all", None)  # a PostgreSQL pool
+    if close_all is not None:
+        close_all()
 
 
 @contextmanager

@@ -22,9 +22,8 @@ from peewee import (
     TextField,
 )
 
+from appliance.federation.hub import ORGANISERS  # noqa: F401  (re-exported)
 from appliance.federation.hub.db import HubModel
-
-ORGANISERS = ("municipality", "library", "cpas", "non-profit", "other")
 
 
 def utcnow() -> datetime:
