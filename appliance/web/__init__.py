@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import os
-import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, g, request
+from flask import Flask, g
 
 from appliance.config import Config, load_config
+from appliance.web.requestlog import init_request_log
 
 
 # Each module defines `bp`; the factory imports them when it builds the app.
@@ -74,7 +73,6 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def open_database() -> None:
-        g.request_started = time.perf_counter()
         database.connect(reuse_if_open=True)
 
     @app.teardown_request
@@ -87,24 +85,11 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     for module in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module).bp)
-    _init_request_log(app)
+    init_request_log(app, "appliance.web")
 
     _init_templates(app, settings)
 
     return app
-
-
-def _init_request_log(app: Flask) -> None:
-    """One log line per request: the route's pattern, never the path, query or address."""
-    log = logging.getLogger("appliance.web")
-
-    @app.after_request
-    def log_request(response):  # type: ignore[no-untyped-def]
-        rule = request.url_rule.rule if request.url_rule else "(no route)"
-        started = g.get("request_started")
-        elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
-        log.info("%s %s %s %.1fms", request.method, rule, response.status_code, elapsed)
-        return response
 
 
 def _init_templates(app: Flask, settings: Config) -> None:

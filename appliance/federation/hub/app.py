@@ -4,16 +4,16 @@ errors and a request log. Nothing is built at import time."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask
 from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from appliance.config import Config
+from appliance.web.requestlog import init_request_log, route_pattern
 
 log = logging.getLogger("appliance.federation.hub")
 
@@ -47,7 +47,6 @@ def create_hub_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def open_database() -> None:
-        g.request_started = time.perf_counter()
         database.connect(reuse_if_open=True)
 
     @app.teardown_request
@@ -61,7 +60,7 @@ def create_hub_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.add_url_rule("/healthz", view_func=api.healthz)
     _init_errors(app)
-    _init_request_log(app)
+    init_request_log(app, "appliance.federation.hub")
     return app
 
 
@@ -85,7 +84,7 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(InterfaceError)
     def database_busy(error: Exception):  # type: ignore[no-untyped-def]
         # A locked or unreachable database: the appliance retries 5xx later, nothing lost.
-        log.exception("database unavailable on %s", _rule())
+        log.exception("database unavailable on %s", route_pattern())
         answer = {"status": "error", "error": 503, "reason": "unavailable", "message": "the hub's database is busy"}
         return answer, 503, {"Retry-After": "30"}
 
@@ -93,20 +92,5 @@ def _init_errors(app: Flask) -> None:
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
         if isinstance(error, HTTPException):
             return http_error(error)
-        log.exception("unexpected error on %s", _rule())
+        log.exception("unexpected error on %s", route_pattern())
         return {"status": "error", "error": 500, "reason": "internal", "message": "unexpected error on the hub"}, 500
-
-
-def _rule() -> str:
-    return request.url_rule.rule if request.url_rule else "(no route)"
-
-
-def _init_request_log(app: Flask) -> None:
-    """One log line per request: the route's pattern, never the path, query or address."""
-
-    @app.after_request
-    def log_request(response):  # type: ignore[no-untyped-def]
-        started = g.get("request_started")
-        elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
-        log.info("%s %s %s %.1fms", request.method, _rule(), response.status_code, elapsed)
-        return response
