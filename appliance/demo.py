@@ -80,6 +80,7 @@ def _seed_everything(today: date, weeks: int, seed: int) -> None:
     add_shift(5, _t("10:00"), _t("13:00"), users["sophie"].id)
     add_closure(date(today.year, 12, 24), date(today.year + 1, 1, 1), "Congé d'hiver")
     _seed_visits(today, weeks, seed)
+    _seed_survey(today, seed)
     for name, language in (("Mme Diallo", "fr"), ("Ahmed B.", "ar"), ("Jan P.", "nl")):
         create_member(name, "", language, "visitor", True, users["karim"], today - timedelta(days=20))
 
@@ -107,3 +108,27 @@ def _visits_of_day(rng: random.Random, day: date, busy: float) -> list[dict]:
                     **{f"used_{name}": name in services for name in SERVICES},
                 })
     return rows
+
+
+def _seed_survey(today: date, seed: int, answers: int = 60) -> None:
+    """The survey open this month, and answer sheets of last month (so its month report
+    carries a survey part, small cells suppressed)."""
+    from appliance.models import SurveyWindow
+    from appliance.survey.questions import QUESTIONS
+    from appliance.survey.responses import open_window, preset_window, record_response
+
+    rng = random.Random(seed + 1)
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    # Last month's window is history (staff can only open windows from today on).
+    SurveyWindow.create(first_day=last_month_end.replace(day=1), last_day=last_month_end)
+    open_window(*preset_window("this_month", today), today)
+    # Uneven shares, so that some answers are rare and their cells get suppressed.
+    weights = {q.code: [rng.random() ** 3 for _ in q.options] for q in QUESTIONS}
+    for _ in range(answers):
+        sheet = {}
+        for question in QUESTIONS:
+            if rng.random() < 0.15:
+                continue  # every question is optional
+            count = rng.randint(1, 2) if question.multiple else 1
+            sheet[question.code] = list(set(rng.choices(question.options, weights[question.code], k=count)))
+        record_response(sheet, last_month_end - timedelta(days=rng.randint(0, 27)))
