@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import re
-import secrets
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -14,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import IntegrityError
 from werkzeug.security import check_password_hash
 
+from appliance import tokens
 from appliance.db import database
 from appliance.errors import N_, InvalidInput
 from appliance.models import ApiToken, StaffUser, utcnow
@@ -130,31 +128,11 @@ def active_staff() -> list[StaffUser]:
     return list(StaffUser.select().where(StaffUser.active).order_by(StaffUser.display_name))
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def create_token(name: str) -> str:
-    """Create an API token and return it; only its hash is stored."""
-    name = name.strip()
-    if not name or len(name) > 60:
-        raise InvalidInput("name", N_("Give the token a name of 1 to 60 characters."))
-    prefix = secrets.token_hex(4)
-    token = f"epn_{prefix}_{secrets.token_urlsafe(32)}"
-    ApiToken.create(name=name, prefix=prefix, token_hash=_digest(token))
-    return token
+    """Create an API token for /api/v1/ and return it; only its hash is stored."""
+    return tokens.create(ApiToken, "epn", name)
 
 
 def check_token(token: str) -> ApiToken | None:
     """The live token matching `token`, or None."""
-    parts = token.split("_")
-    if len(parts) < 3 or parts[0] != "epn":
-        return None
-    row = ApiToken.get_or_none((ApiToken.prefix == parts[1]) & (ApiToken.revoked == False))  # noqa: E712
-    if row is None or not hmac.compare_digest(row.token_hash, _digest(token)):
-        return None
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
-        # Written at most every few minutes: no write on every API call.
-        ApiToken.update(last_used_at=now).where(ApiToken.id == row.id).execute()
-    return row
+    return tokens.check(ApiToken, "epn", token, utcnow())

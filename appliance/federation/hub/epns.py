@@ -8,7 +8,6 @@ new enrolment, and revoked at once by `epn hub revoke-key`.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from appliance import tokens
 from appliance.errors import N_, InvalidInput, NotFound
 from appliance.federation import keys
 from appliance.federation.hub.db import execute, lock_for_update, write_transaction
@@ -35,9 +35,8 @@ def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def token_digest(token: str) -> str:
-    # Tokens carry 192 random bits: a plain SHA-256 is enough, no slow hash needed.
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+# Tokens carry 192 random bits or more: a plain SHA-256 is enough, no slow hash needed.
+token_digest = tokens.digest
 
 
 def _clean_name(name: str) -> str:
