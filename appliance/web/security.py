@@ -21,6 +21,10 @@ CSP = (
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    # Parsed once here, not on every request.
+    app.extensions["epn_staff_networks"] = [
+        ipaddress.ip_network(net) for net in app.extensions["epn_config"].staff.allowed_networks
+    ]
     app.before_request(_guard_staff_network)
     app.before_request(_load_user)
     app.after_request(_headers)
@@ -28,14 +32,14 @@ def init_app(app: Flask) -> None:
 
 def _guard_staff_network() -> None:
     """Staff pages and the API answer only from the configured staff networks."""
-    networks = current_app.extensions["epn_config"].staff.allowed_networks
+    networks = current_app.extensions["epn_staff_networks"]
     if not networks or request.blueprint not in STAFF_BLUEPRINTS:
         return
     try:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
         abort(404)
-    if not any(address in ipaddress.ip_network(net) for net in networks):
+    if not any(address in net for net in networks):
         abort(404)
 
 
