@@ -285,6 +285,11 @@ for _command in (enrol, report, push, key):
 
 from appliance.federation.hub.cli import hub as _hub_group; cli.add_command(_hub_group)  # noqa: E402, E702
 
+# booking commands here
+# help queue commands here
+# printing commands here
+# wifi commands here
+
 
 if __name__ == "__main__":
     main()

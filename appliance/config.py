@@ -183,6 +183,27 @@ class HubConfig:
     enrolment_token_hours: int = setting(72, _int(1, 720))
 
 
+# One section per domain; each domain adds its own keys to its own section only.
+@dataclass(frozen=True)
+class BookingConfig:
+    pass
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    pass
+
+
+@dataclass(frozen=True)
+class PrintingConfig:
+    pass
+
+
+@dataclass(frozen=True)
+class WifiConfig:
+    pass
+
+
 @dataclass(frozen=True)
 class LogConfig:
     level: str = setting("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"))
@@ -195,6 +216,10 @@ SECTIONS = {
     "retention": RetentionConfig,
     "federation": FederationConfig,
     "hub": HubConfig,
+    "booking": BookingConfig,
+    "queue": QueueConfig,
+    "printing": PrintingConfig,
+    "wifi": WifiConfig,
     "log": LogConfig,
 }
 
@@ -209,6 +234,10 @@ class Config:
     retention: RetentionConfig
     federation: FederationConfig
     hub: HubConfig
+    booking: BookingConfig
+    queue: QueueConfig
+    printing: PrintingConfig
+    wifi: WifiConfig
     log: LogConfig
     testing: bool = False
 
@@ -259,9 +288,11 @@ def _read_yaml(path: Path) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"{path}:{where} is not valid YAML") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected sections such as 'site:' and 'server:'")
-    for name, values in data.items():
+    for name, values in list(data.items()):
         if name not in SECTIONS:
             raise ConfigError(f"{name}: unknown section (in {path})")
+        if values is None:  # a section with only comments
+            data[name] = values = {}
         if not isinstance(values, dict):
             raise ConfigError(f"{name}: expected keys under the section (in {path})")
     return data

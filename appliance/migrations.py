@@ -106,9 +106,13 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'ALTER TABLE "federation_link" ADD COLUMN "first_sequence" INTEGER NOT NULL DEFAULT 1',
         ],
     ),
+    # booking: migration 5 here
+    # help queue: migration 6 here
+    # printing: migration 7 here
+    # wifi: migration 8 here
 ]
 
-LATEST = MIGRATIONS[-1][0]
+LATEST = max(number for number, _, _ in MIGRATIONS)
 
 
 def current_version(database: SqliteDatabase) -> int:
@@ -126,7 +130,7 @@ def upgrade(database: SqliteDatabase, target: int | None = None) -> list[int]:
     starting at once (web workers, the task worker) never apply one twice.
     """
     applied = []
-    target = MIGRATIONS[-1][0] if target is None else target
+    target = LATEST if target is None else target
     for number, name, statements in MIGRATIONS:
         if number > target:
             break
@@ -136,10 +140,10 @@ def upgrade(database: SqliteDatabase, target: int | None = None) -> list[int]:
                 'PRIMARY KEY, "name" TEXT NOT NULL, "applied_at" DATETIME NOT NULL)'
             )
             version = current_version(database)
-            if version > MIGRATIONS[-1][0]:
+            if version > LATEST:
                 raise SchemaTooNew(
                     f"the data directory has schema version {version}, "
-                    f"this release knows up to {MIGRATIONS[-1][0]}: install a newer release"
+                    f"this release knows up to {LATEST}: install a newer release"
                 )
             if number <= version:
                 continue

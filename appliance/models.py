@@ -160,6 +160,15 @@ class OutboxReport(BaseModel):
     answer = TextField(default="")  # the hub's import summary or the reason of a refusal
 
 
+# booking models here
+
+# help queue models here
+
+# printing models here
+
+# wifi models here
+
+
 ALL_MODELS = [
     StaffUser,
     ApiToken,
@@ -173,4 +182,8 @@ ALL_MODELS = [
     SurveyWindow,
     FederationLink,
     OutboxReport,
+    # booking models listed here
+    # help queue models listed here
+    # printing models listed here
+    # wifi models listed here
 ]

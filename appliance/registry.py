@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from appliance.period import Period
 
 # The modules that register themselves when imported, in report order.
-DOMAIN_MODULES = ("appliance.desk", "appliance.survey.responses")
+DOMAIN_MODULES = (
+    "appliance.desk",
+    "appliance.survey.responses",
+    # booking domain here
+    # help queue domain here
+    # printing domain here
+    # wifi domain here
+)
 
 FiguresFunction = Callable[["Period"], dict[str, int]]
 

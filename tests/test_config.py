@@ -74,7 +74,7 @@ def test_the_secret_key_is_made_once_and_kept_private(tmp_path):
 
 def test_every_setting_is_documented_in_the_example_file_and_nothing_else():
     example = yaml.safe_load(EXAMPLE.read_text())
-    documented = {f"{section}.{key}" for section, keys in example.items() for key in keys}
+    documented = {f"{section}.{key}" for section, keys in example.items() for key in (keys or {})}
     assert documented == set(setting_keys())
 
 

@@ -42,7 +42,35 @@ def _survey_keys() -> set[str]:
     return keys
 
 
-SCHEMAS: dict[int, frozenset[str]] = {1: frozenset(_desk_keys() | _survey_keys())}
+# Schema 2 adds the domains that came after the desk and the survey. Each domain fills in
+# its own function; the headline keys the hub's dashboard shows are named in the comment.
+
+
+def _booking_keys() -> set[str]:
+    # training.minutes, training.sessions, training.participants, bookings.*
+    return set()
+
+
+def _queue_keys() -> set[str]:
+    # queue.tickets, queue.served, queue.absent, queue.wait_minutes
+    return set()
+
+
+def _printing_keys() -> set[str]:
+    # print.pages.bw, print.pages.colour, print.jobs, print.refunds
+    return set()
+
+
+def _wifi_keys() -> set[str]:
+    # wifi.sessions
+    return set()
+
+
+_V1 = frozenset(_desk_keys() | _survey_keys())
+SCHEMAS: dict[int, frozenset[str]] = {
+    1: _V1,
+    2: _V1 | _booking_keys() | _queue_keys() | _printing_keys() | _wifi_keys(),
+}
 CURRENT_SCHEMA = max(SCHEMAS)
 ENVELOPE = {
     "protocol": str, "schema": int, "hub": str, "epn": str, "key_id": str, "period": str,

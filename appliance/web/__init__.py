@@ -24,6 +24,10 @@ BLUEPRINT_MODULES = [
     "appliance.web.schedule",
     "appliance.web.members",
     # federation blueprints here
+    # booking blueprints here
+    # help queue blueprints here
+    # printing blueprints here
+    # wifi blueprints here
     "appliance.web.reports",
     "appliance.web.api",
 ]
