@@ -13,7 +13,7 @@ from appliance.desk.schedule import (
     set_weekly_hours,
     weekly_hours,
 )
-from appliance.desk.visits import correct_visit, delete_visit, log_visit, services_of
+from appliance.desk.visits import arrival_visit, correct_visit, delete_visit, log_visit, services_of
 from appliance.errors import InvalidInput
 from appliance.models import OpeningHours, StaffUser, Visit
 from appliance.period import Period
@@ -54,6 +54,19 @@ def test_a_wrong_visit_can_be_corrected_or_deleted(db):
     assert (stored.purpose, stored.hour, services_of(stored)) == ("admin_procedures", 9, ["mediator"])
     delete_visit(visit.id)
     assert Visit.select().count() == 0
+
+
+def test_an_arrival_through_another_door_is_counted_once_a_day(db):
+    walk_in = log_visit("job_search", ["computer"], TUESDAY_MORNING)
+    attached = arrival_visit("admin_procedures", ["mediator"], TUESDAY_MORNING, "queue", attach_to=walk_in.id)
+    assert attached.id == walk_in.id and Visit.select().count() == 1
+    assert services_of(Visit.get_by_id(walk_in.id)) == ["computer", "mediator"]
+    booked = arrival_visit("learning_ict", ["training"], TUESDAY_MORNING, "booking")
+    assert (Visit.select().count(), booked.source) == (2, "booking")
+    yesterday = Visit.create(day=date(2026, 11, 16), hour=9, purpose="job_search")
+    with pytest.raises(InvalidInput):
+        arrival_visit("job_search", [], TUESDAY_MORNING, "queue", attach_to=yesterday.id)
+    assert Visit.select().count() == 3
 
 
 def test_imported_visits_cannot_be_edited_at_the_desk(db):

@@ -62,6 +62,28 @@ def log_visit(
     )
 
 
+def arrival_visit(
+    purpose: str, services: list[str] | set[str], now: datetime, source: str, attach_to: int | None = None
+) -> Visit:
+    """The visit of a person arriving through another door (booking check-in, help queue).
+
+    A person is counted once a day: with `attach_to`, the visit already logged for them
+    today gains the services and no new visit is made; otherwise a new visit of `source`.
+    Call it inside the caller's transaction, so the visit and the caller's record change
+    together.
+    """
+    chosen = check_services(services)
+    if attach_to is None:
+        return log_visit(purpose, chosen, now, source)
+    visit = Visit.get_or_none(Visit.id == attach_to)
+    if visit is None or visit.day != now.date():
+        raise InvalidInput("visit", N_("Choose a visit logged today."))
+    for name in chosen:
+        setattr(visit, f"used_{name}", True)
+    visit.save()
+    return visit
+
+
 def _editable(visit_id: int) -> Visit:
     visit = Visit.get_or_none(Visit.id == visit_id)
     if visit is None:
