@@ -33,6 +33,11 @@ def _dummy_hash() -> str:
     return _HASHER.hash("not-a-real-password-used-for-timing")
 
 
+def waste_time(password: str) -> None:
+    """Take as long for an unknown username as for a wrong password."""
+    verify_password(_dummy_hash(), password)
+
+
 def hash_password(password: str) -> str:
     """A slow, salted hash (Argon2id)."""
     return _HASHER.hash(password)
@@ -48,7 +53,7 @@ def verify_password(stored: str, password: str) -> bool:
         return False
 
 
-def _needs_rehash(stored: str) -> bool:
+def needs_rehash(stored: str) -> bool:
     return not stored.startswith("$argon2") or _HASHER.check_needs_rehash(stored)
 
 
@@ -90,7 +95,7 @@ def authenticate(
     now = now or utcnow()
     user = StaffUser.get_or_none(StaffUser.username == username.strip().lower())
     if user is None or not user.active:
-        verify_password(_dummy_hash(), password)
+        waste_time(password)
         return None
     if user.locked_until and user.locked_until > now:
         return None
@@ -104,7 +109,7 @@ def authenticate(
     changes = {}
     if user.failed_logins or user.locked_until:
         changes.update(failed_logins=0, locked_until=None)
-    if _needs_rehash(user.password_hash):
+    if needs_rehash(user.password_hash):
         # An account from an older release moves to the current hash at its next sign-in.
         changes["password_hash"] = hash_password(password)
     if changes:

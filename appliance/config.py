@@ -181,6 +181,12 @@ class HubConfig:
     max_report_kb: int = setting(64, _int(4, 4096))
     on_time_days: int = setting(7, _int(1, 90))
     enrolment_token_hours: int = setting(72, _int(1, 720))
+    tls: bool = setting(False, _bool)
+    session_hours: int = setting(10, _int(1, 168))
+    login_attempts: int = setting(5, _int(1, 100))
+    lockout_minutes: int = setting(15, _int(1, 1440))
+    account_retention_days: int = setting(365, _int(30, 3650))
+    audit_days: int = setting(1095, _int(90, 3650))
 
 
 # One section per domain; each domain adds its own keys to its own section only.

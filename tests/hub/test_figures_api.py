@@ -11,7 +11,7 @@ import re
 import pytest
 
 from appliance.federation.hub.access import create_api_token
-from appliance.federation.hub.db import database
+from appliance.federation.hub.db import HUB_LATEST, database
 from appliance.federation.hub.models import ApiToken
 from appliance.web.openapi import flask_rule_to_openapi
 from tests.hub.conftest import WEEK, enrol_appliance
@@ -127,7 +127,7 @@ def test_only_the_appliance_endpoints_and_the_document_are_public(hub_app):  # t
             assert client.open(rule.rule, method=method).status_code == 401
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/api/v1/reports"), ("GET", "/nowhere"),
+@pytest.mark.parametrize("method,path", [("GET", "/api/v1/reports"), ("GET", "/api/v1/nowhere"),
                                           ("PUT", "/api/v1/enrol"), ("POST", "/healthz")])
 def test_other_requests_get_json_errors(hub_client, method, path):  # type: ignore[no-untyped-def]
     response = hub_client.open(path, method=method)
@@ -136,7 +136,7 @@ def test_other_requests_get_json_errors(hub_client, method, path):  # type: igno
 
 
 def test_healthz(hub_client):  # type: ignore[no-untyped-def]
-    assert hub_client.get("/healthz").get_json() == {"status": "ok", "hub": "brussels", "schema": 1}
+    assert hub_client.get("/healthz").get_json() == {"status": "ok", "hub": "brussels", "schema": HUB_LATEST}
 
 
 def test_the_request_log_has_route_patterns_not_queries(hub_client, token, caplog):  # type: ignore[no-untyped-def]

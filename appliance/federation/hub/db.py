@@ -94,9 +94,27 @@ HUB_MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'CREATE UNIQUE INDEX "hub_ingest_log_epn_id_report_id" ON "hub_ingest_log" ("epn_id", "report_id")',
         ],
     ),
+    (
+        2,
+        "the coordination's accounts and the audit log of administrative actions",
+        [
+            'CREATE TABLE "hub_account" ("id" {serial}, "login" VARCHAR(40) NOT NULL, '
+            '"display_name" VARCHAR(80) NOT NULL, "password_hash" VARCHAR(255) NOT NULL, '
+            '"role" VARCHAR(16) NOT NULL, "active" BOOLEAN NOT NULL, "session_epoch" INTEGER NOT NULL, '
+            '"failed_logins" INTEGER NOT NULL, "locked_until" TIMESTAMP, "created_at" TIMESTAMP NOT NULL, '
+            '"last_login_at" TIMESTAMP, "disabled_at" TIMESTAMP)',
+            'CREATE UNIQUE INDEX "hub_account_login" ON "hub_account" ("login")',
+            'CREATE TABLE "hub_audit_entry" ("id" {serial}, "at" TIMESTAMP NOT NULL, '
+            '"account_id" INTEGER REFERENCES "hub_account" ("id") ON DELETE SET NULL, '
+            '"action" VARCHAR(40) NOT NULL, "target" VARCHAR(64) NOT NULL, "detail" VARCHAR(200) NOT NULL)',
+            'CREATE INDEX "hub_audit_entry_at" ON "hub_audit_entry" ("at")',
+            'CREATE INDEX "hub_audit_entry_account_id" ON "hub_audit_entry" ("account_id")',
+        ],
+    ),
+    # hub: migration 3 here (dashboard), 4 (administration)
 ]
 
-HUB_LATEST = HUB_MIGRATIONS[-1][0]
+HUB_LATEST = max(number for number, _, _ in HUB_MIGRATIONS)
 
 
 def engine(db: Database) -> str:

@@ -3,7 +3,8 @@ text: an EPN is a public place, and a report's figures are validated integers ke
 together in one JSON column (one row per report, not one per figure: ingest is a single
 INSERT, ~1,000 reports/s on SQLite).
 
-The hub's own user accounts (the dashboard) are not here: issue 8 adds them.
+The hub's own accounts (the dashboard) and its audit log are in accounts.py: the one
+place where personal data (a coordinator's login and display name) is allowed.
 """
 
 from __future__ import annotations
@@ -131,4 +132,6 @@ class IngestLog(HubModel):
         indexes = ((("epn", "sequence"), True), (("epn", "report_id"), True))
 
 
-MODELS = [EPN, EnrolmentToken, Key, ApiToken, Report, IngestLog]
+from appliance.federation.hub.accounts import AuditEntry, HubAccount  # noqa: E402
+
+MODELS = [EPN, EnrolmentToken, Key, ApiToken, Report, IngestLog, HubAccount, AuditEntry]
