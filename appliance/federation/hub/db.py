@@ -111,7 +111,8 @@ HUB_MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'CREATE INDEX "hub_audit_entry_account_id" ON "hub_audit_entry" ("account_id")',
         ],
     ),
-    # hub: migration 3 here (dashboard), 4 (administration)
+    # hub dashboard: migration 3 here
+    # hub administration: migration 4 here
 ]
 
 HUB_LATEST = max(number for number, _, _ in HUB_MIGRATIONS)

@@ -132,6 +132,15 @@ class IngestLog(HubModel):
         indexes = ((("epn", "sequence"), True), (("epn", "report_id"), True))
 
 
+# hub dashboard models here
+
+# hub administration models here
+
+
 from appliance.federation.hub.accounts import AuditEntry, HubAccount  # noqa: E402
 
-MODELS = [EPN, EnrolmentToken, Key, ApiToken, Report, IngestLog, HubAccount, AuditEntry]
+MODELS = [
+    EPN, EnrolmentToken, Key, ApiToken, Report, IngestLog, HubAccount, AuditEntry,
+    # hub dashboard models listed here
+    # hub administration models listed here
+]
