@@ -288,7 +288,11 @@ from appliance.federation.hub.cli import hub as _hub_group; cli.add_command(_hub
 # booking commands here
 # help queue commands here
 # printing commands here
+from appliance.printing.cli import printing as _printing; cli.add_command(_printing)  # noqa: E402, E702
 # wifi commands here
+from appliance.wifi.cli import wifi as _wifi_group; cli.add_command(_wifi_group)  # noqa: E402, E702
+# lending commands here
+from appliance.lending.cli import lending as _lending; cli.add_command(_lending)  # noqa: E402, E702
 
 
 if __name__ == "__main__":

@@ -187,27 +187,252 @@ class HubConfig:
     lockout_minutes: int = setting(15, _int(1, 1440))
     account_retention_days: int = setting(365, _int(30, 3650))
     audit_days: int = setting(1095, _int(90, 3650))
+    behind_proxy: bool = setting(False, _bool)
 
 
 # One section per domain; each domain adds its own keys to its own section only.
 @dataclass(frozen=True)
 class BookingConfig:
-    pass
+    seat_slot_minutes: int = setting(60, _int(15, 240))
+    help_minutes: int = setting(30, _int(10, 180))
+    days_ahead: int = setting(14, _int(1, 90))
+    no_show_minutes: int = setting(15, _int(0, 240))
+    retention_days: int = setting(30, _int(1, 3650))
+    code_attempts: int = setting(5, _int(1, 100))
+    code_lockout_minutes: int = setting(10, _int(1, 1440))
+
+
+# Kinds of help a visitor can ask for at the queue, and the visit purpose each counts as.
+DEFAULT_HELP_KINDS = {
+    "forms": "admin_procedures",
+    "eid": "admin_procedures",
+    "job": "job_search",
+    "computer": "learning_ict",
+    "other": "leisure_culture_info",
+}
+
+
+def _help_kinds(value: Any) -> dict[str, str]:
+    """kind -> purpose code, from a YAML mapping or `forms=admin_procedures,job=job_search`."""
+    from appliance.desk.visits import PURPOSES
+
+    expected = "a mapping of kinds (a-z, _) to purpose codes (" + ", ".join(PURPOSES) + ")"
+    if isinstance(value, str):
+        pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+        _check(all(len(pair) == 2 for pair in pairs), expected)
+        value = {kind.strip(): purpose.strip() for kind, purpose in pairs}
+    _check(isinstance(value, dict) and 0 < len(value) <= 12, expected)
+    kinds = {str(kind): str(purpose) for kind, purpose in value.items()}
+    for kind, purpose in kinds.items():
+        _check(kind.replace("_", "").isalpha() and kind.isascii() and kind.islower()
+               and len(kind) <= 24, expected)
+        _check(purpose in PURPOSES, expected)
+    return kinds
 
 
 @dataclass(frozen=True)
 class QueueConfig:
-    pass
+    help_kinds: dict[str, str] = field(
+        default_factory=lambda: dict(DEFAULT_HELP_KINDS), metadata={"parse": _help_kinds}
+    )
+    default_service_minutes: int = setting(10, _int(1, 120))
+    counters: int = setting(1, _int(1, 9))
+    stop_minutes_before_closing: int = setting(10, _int(0, 120))
+    client_tickets_per_hour: int = setting(3, _int(1, 100))
+    max_waiting: int = setting(150, _int(1, 999))
+    kiosk_networks: tuple[str, ...] = setting((), _networks)
+    ticket_days: int = setting(62, _int(62, 3650))
+    now_refresh_seconds: int = setting(15, _int(5, 300))
+
+
+def _queue_names(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    names = tuple(str(item).strip() for item in items if str(item).strip())
+    for name in names:
+        _check(len(name) <= 60 and all(c.isalnum() or c in "-_" for c in name),
+               "a list of CUPS queue names (letters, digits, - and _)")
+    return names
 
 
 @dataclass(frozen=True)
 class PrintingConfig:
-    pass
+    backend: str = setting("cups", _choice("cups", "fake"))
+    cups_server: str = setting("", _text(255, allow_empty=True))
+    public_queues: tuple[str, ...] = setting((), _queue_names)
+    upload_queue: str = setting("", _text(60, allow_empty=True))
+    driver: str = setting("everywhere", _text(255))
+    hold_hours: int = setting(24, _int(1, 720))
+    stalled_minutes: int = setting(30, _int(1, 1440))
+    quota_period: str = setting("week", _choice("week", "month"))
+    charge_by: str = setting("side", _choice("side", "sheet"))
+    visitor_bw: int = setting(20, _int(0, 10000))
+    visitor_colour: int = setting(5, _int(0, 10000))
+    trainee_bw: int = setting(50, _int(0, 10000))
+    trainee_colour: int = setting(10, _int(0, 10000))
+    partner_bw: int = setting(100, _int(0, 10000))
+    partner_colour: int = setting(20, _int(0, 10000))
+    guest_bw: int = setting(5, _int(0, 1000))
+    guest_colour: int = setting(0, _int(0, 1000))
+    price_bw_cents: int = setting(0, _int(0, 1000))
+    price_colour_cents: int = setting(0, _int(0, 1000))
+    max_pages: int = setting(100, _int(1, 5000))
+    document_name_days: int = setting(7, _int(1, 365))
+
+
+def _interface(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    _check(0 < len(text) < 16 and all(c.isalnum() or c in "._-" for c in text),
+           "a network interface name such as wlan0 or eth1")
+    return text
+
+
+def _subnet(version: int, allow_empty: bool = False) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        if not text and allow_empty:
+            return ""
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            network = None
+        example = "10.44.0.0/22" if version == 4 else "fd44::/64 (or empty: no IPv6)"
+        _check(network is not None and network.version == version and network.num_addresses >= 4,
+               f"an IPv{version} network such as {example}")
+        return str(network)
+
+    return parse
+
+
+def _url(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    _check(text == "" or (text.startswith(("http://", "https://")) and " " not in text),
+           "empty or an http:// or https:// address")
+    return text.rstrip("/")
+
+
+def _hosts(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    out = []
+    for item in items:
+        text = str(item).strip().lower()
+        if not text:
+            continue
+        try:
+            out.append(str(ipaddress.ip_network(text, strict=False)))
+            continue
+        except ValueError:
+            pass
+        labels = text.rstrip(".").split(".")
+        _check(len(labels) >= 2 and all(0 < len(label) < 64 and label.replace("-", "").isalnum()
+                                        for label in labels),
+               "a list of host names, addresses or networks such as www.belgium.be, 193.191.0.0/16")
+        out.append(text.rstrip("."))
+    return tuple(out)
+
+
+def _macs(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    out = []
+    for item in items:
+        text = str(item).strip().lower().replace("-", ":")
+        if not text:
+            continue
+        parts = text.split(":")
+        _check(len(parts) == 6 and all(len(p) == 2 and all(c in "0123456789abcdef" for c in p) for p in parts),
+               "a list of MAC addresses such as 3c:22:fb:12:34:56")
+        out.append(text)
+    return tuple(out)
+
+
+def _ssid(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    _check(0 < len(text.encode("utf-8")) <= 32 and text.isprintable(), "a network name of 1 to 32 bytes")
+    return text
+
+
+def _passphrase(value: Any) -> str:
+    text = "" if value is None else str(value)
+    _check(text == "" or (8 <= len(text) <= 63 and text.isascii() and text.isprintable()),
+           "empty (an open network) or 8 to 63 printable ASCII characters")
+    return text
+
+
+def _country(value: Any) -> str:
+    text = str(value).strip().upper()
+    _check(len(text) == 2 and text.isalpha(), "a two-letter country code such as BE")
+    return text
 
 
 @dataclass(frozen=True)
 class WifiConfig:
-    pass
+    backend: str = setting("fake", _choice("fake", "nft"))
+    visitor_interface: str = setting("wlan0", _interface)
+    uplink_interface: str = setting("eth0", _interface)
+    external_ap: bool = setting(False, _bool)
+    subnet_v4: str = setting("10.44.0.0/22", _subnet(4))
+    subnet_v6: str = setting("fd44::/64", _subnet(6, allow_empty=True))
+    portal_host: str = setting("", _text(253, allow_empty=True))
+    portal_port: int = setting(8080, _int(1, 65535))
+    https_url: str = setting("", _url)
+    venue_info_url: str = setting("", _url)
+    session_minutes: int = setting(120, _int(5, 1440))
+    daily_minutes: int = setting(0, _int(0, 1440))
+    byte_quota_mb: int = setting(0, _int(0, 1_000_000))
+    rate_limit_kbytes: int = setting(0, _int(0, 1_000_000))
+    walled_garden: tuple[str, ...] = setting((), _hosts)
+    trusted_macs: tuple[str, ...] = setting((), _macs)
+    ssid: str = setting("EPN", _ssid)
+    passphrase: str = setting("", _passphrase)
+    channel: int = setting(6, _int(1, 13))
+    country_code: str = setting("BE", _country)
+    dhcp_lease_minutes: int = setting(60, _int(2, 1440))
+    accepts_per_minute: int = setting(6, _int(1, 1000))
+    address_retention_hours: int = setting(24, _int(1, 720))
+    session_days: int = setting(400, _int(62, 3650))
+
+
+# The kinds of device the laptop-thèque lends, and the default take-home loan of each, in days.
+DEVICE_KINDS = ("laptop", "chromebook", "tablet", "eid_reader", "braille_keyboard",
+                "ergonomic_mouse", "headset", "router_4g", "other")
+DEFAULT_LOAN_DAYS = {"laptop": 14, "chromebook": 14, "tablet": 14, "eid_reader": 7,
+                     "braille_keyboard": 28, "ergonomic_mouse": 28, "headset": 14,
+                     "router_4g": 7, "other": 7}
+
+
+def _loan_days(value: Any) -> dict[str, int]:
+    """kind -> days, from a YAML mapping or `laptop=14,tablet=7`; kinds left out keep
+    their default."""
+    expected = "a mapping of device kinds (" + ", ".join(DEVICE_KINDS) + ") to days (1 to 120)"
+    if isinstance(value, str):
+        pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+        _check(all(len(pair) == 2 for pair in pairs), expected)
+        value = {kind.strip(): days.strip() for kind, days in pairs}
+    _check(isinstance(value, dict), expected)
+    days = dict(DEFAULT_LOAN_DAYS)
+    for kind, raw in value.items():
+        _check(str(kind) in DEVICE_KINDS, expected)
+        try:
+            days[str(kind)] = _int(1, 120)(raw)
+        except ValueError:
+            raise ValueError(expected) from None
+    return days
+
+
+@dataclass(frozen=True)
+class LendingConfig:
+    loan_days: dict[str, int] = field(
+        default_factory=lambda: dict(DEFAULT_LOAN_DAYS), metadata={"parse": _loan_days}
+    )
+    onsite_hours: int = setting(3, _int(1, 12))
+    group_loan_days: int = setting(3, _int(1, 60))
+    renewals: int = setting(1, _int(0, 10))
+    max_devices: int = setting(1, _int(1, 10))
+    partner_max_devices: int = setting(12, _int(1, 200))
+    deposit_cents: int = setting(0, _int(0, 100_000))
+    lost_after_days: int = setting(30, _int(1, 365))
+    history_days: int = setting(30, _int(1, 365))
+    borrower_days: int = setting(365, _int(30, 3650))
+    ownership_years: int = setting(4, _int(0, 20))
 
 
 @dataclass(frozen=True)
@@ -226,6 +451,7 @@ SECTIONS = {
     "queue": QueueConfig,
     "printing": PrintingConfig,
     "wifi": WifiConfig,
+    "lending": LendingConfig,
     "log": LogConfig,
 }
 
@@ -244,6 +470,7 @@ class Config:
     queue: QueueConfig
     printing: PrintingConfig
     wifi: WifiConfig
+    lending: LendingConfig
     log: LogConfig
     testing: bool = False
 

@@ -97,7 +97,35 @@ def run_federation_demo(main_dir: Path, hub_dir: Path, port: int) -> tuple[subpr
         if not token_path.exists():
             token_path.write_text(_epn("hub", "token", "add", "--data", str(hub_dir), "--name", "demo") + "\n")
             token_path.chmod(0o600)
+        coordination_account(hub_dir)
     except Exception:
         hub.terminate()
         raise
     return hub, token_path.read_text().strip()
+
+
+# The coordination's demo sign-in on the hub's dashboard (role admin: it may publish).
+COORDINATION = ("coordination", "demo-coordination")
+
+
+def coordination_account(hub_dir: Path) -> None:
+    """Create the coordination's demo account once, and publish the last closed month on
+    the hub's public page. The hub process uses the same SQLite file (WAL): safe to write."""
+    from datetime import UTC, datetime
+
+    from appliance.federation.hub import dashboard
+    from appliance.federation.hub.accounts import HubAccount, create_account
+    from appliance.federation.hub.db import database as hub_database
+    from appliance.federation.hub.db import init_hub_database
+
+    config = load_config(hub_dir)
+    init_hub_database(config)
+    now = datetime.now(UTC)
+    with hub_database.connection_context():
+        account = HubAccount.get_or_none(HubAccount.login == COORDINATION[0])
+        if account is None:
+            account = create_account(*COORDINATION, role="admin", display_name="Coordination (démo)")
+        today = now.astimezone(config.tz).date()
+        dashboard.publish(dashboard.default_period(today), account, today, now.replace(tzinfo=None))
+    hub_database.close()
+    print(f"  hub dashboard: sign in at /login as {COORDINATION[0]} / {COORDINATION[1]} (admin)", flush=True)

@@ -107,9 +107,200 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     # booking: migration 5 here
+    (
+        5,
+        "booking: seats, workshops, bookings",
+        [
+            'CREATE TABLE "seat" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(40) NOT NULL, '
+            '"eid_reader" INTEGER NOT NULL, "scanner" INTEGER NOT NULL, '
+            '"accessibility" INTEGER NOT NULL, "active" INTEGER NOT NULL)',
+            'CREATE TABLE "workshop" ("id" INTEGER NOT NULL PRIMARY KEY, "title" VARCHAR(100) NOT NULL, '
+            '"description" VARCHAR(300) NOT NULL, "language" VARCHAR(2) NOT NULL, '
+            '"level" VARCHAR(16) NOT NULL, "audience" VARCHAR(80) NOT NULL, '
+            '"starts" DATETIME NOT NULL, "minutes" INTEGER NOT NULL, "capacity" INTEGER NOT NULL, '
+            '"mediator_id" INTEGER, "room" VARCHAR(60) NOT NULL, "series" VARCHAR(16) NOT NULL, '
+            '"uid" VARCHAR(40) NOT NULL, "cancelled" INTEGER NOT NULL, "created_at" DATETIME NOT NULL, '
+            'FOREIGN KEY ("mediator_id") REFERENCES "staff_user" ("id") ON DELETE SET NULL)',
+            'CREATE INDEX "workshop_starts" ON "workshop" ("starts")',
+            'CREATE INDEX "workshop_mediator_id" ON "workshop" ("mediator_id")',
+            'CREATE INDEX "workshop_series" ON "workshop" ("series")',
+            'CREATE UNIQUE INDEX "workshop_uid" ON "workshop" ("uid")',
+            'CREATE TABLE "booking" ("id" INTEGER NOT NULL PRIMARY KEY, "code" VARCHAR(16), '
+            '"kind" VARCHAR(12) NOT NULL, "status" VARCHAR(12) NOT NULL, "starts" DATETIME NOT NULL, '
+            '"ends" DATETIME NOT NULL, "seat_id" INTEGER, "workshop_id" INTEGER, '
+            '"help_kind" VARCHAR(16) NOT NULL, "nickname" VARCHAR(40) NOT NULL, '
+            '"phone" VARCHAR(30) NOT NULL, "language" VARCHAR(2) NOT NULL, "by_staff" INTEGER NOT NULL, '
+            '"created_at" DATETIME NOT NULL, "promoted_at" DATETIME, "checked_in_at" DATETIME, '
+            '"cancelled_at" DATETIME, "visit_id" INTEGER, "purged" INTEGER NOT NULL, '
+            'FOREIGN KEY ("seat_id") REFERENCES "seat" ("id") ON DELETE SET NULL, '
+            'FOREIGN KEY ("workshop_id") REFERENCES "workshop" ("id") ON DELETE CASCADE, '
+            'FOREIGN KEY ("visit_id") REFERENCES "visit" ("id") ON DELETE SET NULL)',
+            'CREATE UNIQUE INDEX "booking_code" ON "booking" ("code")',
+            'CREATE INDEX "booking_status" ON "booking" ("status")',
+            'CREATE INDEX "booking_starts" ON "booking" ("starts")',
+            'CREATE INDEX "booking_seat_id" ON "booking" ("seat_id")',
+            'CREATE INDEX "booking_workshop_id" ON "booking" ("workshop_id")',
+            'CREATE INDEX "booking_visit_id" ON "booking" ("visit_id")',
+        ],
+    ),
     # help queue: migration 6 here
+    (
+        6,
+        "the walk-in help queue's tickets",
+        [
+            'CREATE TABLE "queue_ticket" ("id" INTEGER NOT NULL PRIMARY KEY, "day" DATE NOT NULL, '
+            '"number" INTEGER NOT NULL, "kind" VARCHAR(24) NOT NULL, "token" VARCHAR(32) NOT NULL, '
+            '"origin" VARCHAR(8) NOT NULL, "state" VARCHAR(10) NOT NULL, "taken_at" DATETIME NOT NULL, '
+            '"called_at" DATETIME, "closed_at" DATETIME, "waited_seconds" INTEGER, "counter" INTEGER, '
+            '"visit_id" INTEGER, "client_digest" VARCHAR(32) NOT NULL, FOREIGN KEY ("visit_id") '
+            'REFERENCES "visit" ("id") ON DELETE SET NULL)',
+            'CREATE UNIQUE INDEX "queue_ticket_token" ON "queue_ticket" ("token")',
+            'CREATE INDEX "queue_ticket_visit_id" ON "queue_ticket" ("visit_id")',
+            'CREATE UNIQUE INDEX "queue_ticket_day_number" ON "queue_ticket" ("day", "number")',
+            'CREATE INDEX "queue_ticket_day_state" ON "queue_ticket" ("day", "state")',
+        ],
+    ),
     # printing: migration 7 here
+    (
+        7,
+        "printing: held jobs, quota grants and the page ledger",
+        [
+            'CREATE TABLE "print_job" ("id" INTEGER NOT NULL PRIMARY KEY, "cups_job_id" INTEGER NOT NULL, '
+            '"printer" VARCHAR(60) NOT NULL, "title" VARCHAR(120) NOT NULL, "host" VARCHAR(120) NOT NULL, '
+            '"source" VARCHAR(8) NOT NULL, "code" VARCHAR(8) NOT NULL, "member_id" INTEGER, '
+            '"pages" INTEGER NOT NULL, "copies" INTEGER NOT NULL, "duplex" INTEGER NOT NULL, '
+            '"colour" INTEGER NOT NULL, "units" INTEGER NOT NULL, "state" VARCHAR(12) NOT NULL, '
+            '"cups_state" INTEGER NOT NULL, "note" VARCHAR(40) NOT NULL, "submitted_at" DATETIME NOT NULL, '
+            '"released_at" DATETIME, "finished_at" DATETIME, FOREIGN KEY ("member_id") '
+            'REFERENCES "member" ("id") ON DELETE SET NULL)',
+            'CREATE UNIQUE INDEX "print_job_cups_job_id" ON "print_job" ("cups_job_id")',
+            'CREATE INDEX "print_job_host" ON "print_job" ("host")',
+            'CREATE INDEX "print_job_code" ON "print_job" ("code")',
+            'CREATE INDEX "print_job_member_id" ON "print_job" ("member_id")',
+            'CREATE INDEX "print_job_state" ON "print_job" ("state")',
+            'CREATE TABLE "print_quota_grant" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"member_id" INTEGER NOT NULL, "period" VARCHAR(10) NOT NULL, "colour" INTEGER NOT NULL, '
+            '"pages" INTEGER NOT NULL, "reason" VARCHAR(200) NOT NULL, "granted_by_id" INTEGER, '
+            '"created_at" DATETIME NOT NULL, FOREIGN KEY ("member_id") REFERENCES "member" ("id") '
+            'ON DELETE CASCADE, FOREIGN KEY ("granted_by_id") REFERENCES "staff_user" ("id") '
+            'ON DELETE SET NULL)',
+            'CREATE INDEX "print_quota_grant_member_id" ON "print_quota_grant" ("member_id")',
+            'CREATE INDEX "print_quota_grant_granted_by_id" ON "print_quota_grant" ("granted_by_id")',
+            'CREATE TABLE "print_ledger_entry" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"job_id" INTEGER NOT NULL, "member_id" INTEGER, "kind" VARCHAR(8) NOT NULL, '
+            '"colour" INTEGER NOT NULL, "units" INTEGER NOT NULL, "price_cents" INTEGER NOT NULL, '
+            '"period" VARCHAR(10) NOT NULL, "day" DATE NOT NULL, "created_at" DATETIME NOT NULL, '
+            'FOREIGN KEY ("job_id") REFERENCES "print_job" ("id") ON DELETE CASCADE, '
+            'FOREIGN KEY ("member_id") REFERENCES "member" ("id") ON DELETE SET NULL)',
+            'CREATE INDEX "print_ledger_entry_job_id" ON "print_ledger_entry" ("job_id")',
+            'CREATE INDEX "print_ledger_entry_member_id" ON "print_ledger_entry" ("member_id")',
+            'CREATE INDEX "print_ledger_entry_period" ON "print_ledger_entry" ("period")',
+            'CREATE INDEX "print_ledger_entry_day" ON "print_ledger_entry" ("day")',
+        ],
+    ),
     # wifi: migration 8 here
+    # lending: migration 9 here
+    (
+        8,
+        "visitors' Wi-Fi: vouchers, sessions, pauses",
+        [
+            'CREATE TABLE "wifi_voucher" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"code" VARCHAR(16) NOT NULL, "batch" VARCHAR(60) NOT NULL, "minutes" INTEGER NOT NULL, '
+            '"uses_allowed" INTEGER NOT NULL, "uses" INTEGER NOT NULL, '
+            '"created_at" DATETIME NOT NULL, "revoked_at" DATETIME)',
+            'CREATE UNIQUE INDEX "wifi_voucher_code" ON "wifi_voucher" ("code")',
+            'CREATE TABLE "wifi_session" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"resume_code" VARCHAR(8) NOT NULL, "kind" VARCHAR(12) NOT NULL, "voucher_id" INTEGER, '
+            '"ipv4" VARCHAR(15) NOT NULL, "ipv6" VARCHAR(45) NOT NULL, "mac" VARCHAR(17) NOT NULL, '
+            '"day" DATE NOT NULL, "started_at" DATETIME NOT NULL, "expires_at" DATETIME NOT NULL, '
+            '"ended_at" DATETIME, '
+            '"end_reason" VARCHAR(12) NOT NULL, "bytes_base" INTEGER NOT NULL, '
+            '"bytes_used" INTEGER NOT NULL, "moves" INTEGER NOT NULL, '
+            '"addresses_erased" INTEGER NOT NULL, FOREIGN KEY ("voucher_id") '
+            'REFERENCES "wifi_voucher" ("id") ON DELETE SET NULL)',
+            'CREATE INDEX "wifi_session_resume_code" ON "wifi_session" ("resume_code")',
+            'CREATE INDEX "wifi_session_voucher_id" ON "wifi_session" ("voucher_id")',
+            'CREATE INDEX "wifi_session_day" ON "wifi_session" ("day")',
+            'CREATE INDEX "wifi_session_ended_at" ON "wifi_session" ("ended_at")',
+            'CREATE TABLE "wifi_pause" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"started_at" DATETIME NOT NULL, "ended_at" DATETIME)',
+        ],
+    ),
+    # lending: migration 9 (below the wifi migration 8, so the list stays in order)
+    (
+        9,
+        "the laptop-thèque: devices, loans, resets, maintenance, reservations, terms, audits",
+        [
+            'CREATE TABLE "device" ("id" INTEGER NOT NULL PRIMARY KEY, "tag" VARCHAR(20) NOT NULL, '
+            '"kind" VARCHAR(20) NOT NULL, "model" VARCHAR(80) NOT NULL, "serial" VARCHAR(60) NOT NULL, '
+            '"accessories" VARCHAR(200) NOT NULL, "funding" VARCHAR(80) NOT NULL, '
+            '"owner" VARCHAR(80) NOT NULL, "acquired_on" DATE, "owned_from" DATE, '
+            '"status" VARCHAR(12) NOT NULL, "condition" VARCHAR(8) NOT NULL, '
+            '"notes" VARCHAR(300) NOT NULL, "last_seen_at" DATETIME, "created_at" DATETIME NOT NULL, '
+            '"retired_at" DATETIME)',
+            'CREATE UNIQUE INDEX "device_tag" ON "device" ("tag")',
+            'CREATE INDEX "device_status" ON "device" ("status")',
+            'CREATE TABLE "loan" ("id" INTEGER NOT NULL PRIMARY KEY, "device_id" INTEGER NOT NULL, '
+            '"borrower_id" INTEGER, "kind" VARCHAR(8) NOT NULL, "state" VARCHAR(10) NOT NULL, '
+            '"started_at" DATETIME NOT NULL, "due_at" DATETIME NOT NULL, "returned_at" DATETIME, '
+            '"lost_at" DATETIME, "renewals" INTEGER NOT NULL, "deposit_cents" INTEGER NOT NULL, '
+            '"accessories_out" VARCHAR(200) NOT NULL, "accessories_back" VARCHAR(200) NOT NULL, '
+            '"condition_out" VARCHAR(8) NOT NULL, "condition_back" VARCHAR(8) NOT NULL, '
+            '"notes" VARCHAR(300) NOT NULL, "out_by_id" INTEGER, "in_by_id" INTEGER, '
+            '"reminded_at" DATETIME, "anonymised" INTEGER NOT NULL, '
+            'FOREIGN KEY ("device_id") REFERENCES "device" ("id") ON DELETE CASCADE, '
+            'FOREIGN KEY ("borrower_id") REFERENCES "member" ("id") ON DELETE SET NULL, '
+            'FOREIGN KEY ("out_by_id") REFERENCES "staff_user" ("id") ON DELETE SET NULL, '
+            'FOREIGN KEY ("in_by_id") REFERENCES "staff_user" ("id") ON DELETE SET NULL)',
+            'CREATE INDEX "loan_device_id" ON "loan" ("device_id")',
+            'CREATE INDEX "loan_borrower_id" ON "loan" ("borrower_id")',
+            'CREATE INDEX "loan_state" ON "loan" ("state")',
+            'CREATE INDEX "loan_started_at" ON "loan" ("started_at")',
+            'CREATE INDEX "loan_due_at" ON "loan" ("due_at")',
+            'CREATE INDEX "loan_returned_at" ON "loan" ("returned_at")',
+            'CREATE INDEX "loan_out_by_id" ON "loan" ("out_by_id")',
+            'CREATE INDEX "loan_in_by_id" ON "loan" ("in_by_id")',
+            'CREATE TABLE "device_reset" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"device_id" INTEGER NOT NULL, "wiped" INTEGER NOT NULL, "signed_out" INTEGER NOT NULL, '
+            '"done_at" DATETIME NOT NULL, "done_by_id" INTEGER, '
+            'FOREIGN KEY ("device_id") REFERENCES "device" ("id") ON DELETE CASCADE, '
+            'FOREIGN KEY ("done_by_id") REFERENCES "staff_user" ("id") ON DELETE SET NULL)',
+            'CREATE INDEX "device_reset_device_id" ON "device_reset" ("device_id")',
+            'CREATE INDEX "device_reset_done_by_id" ON "device_reset" ("done_by_id")',
+            'CREATE TABLE "maintenance_record" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"device_id" INTEGER NOT NULL, "kind" VARCHAR(12) NOT NULL, "note" VARCHAR(300) NOT NULL, '
+            '"opened_at" DATETIME NOT NULL, "closed_at" DATETIME, "by_id" INTEGER, '
+            'FOREIGN KEY ("device_id") REFERENCES "device" ("id") ON DELETE CASCADE, '
+            'FOREIGN KEY ("by_id") REFERENCES "staff_user" ("id") ON DELETE SET NULL)',
+            'CREATE INDEX "maintenance_record_device_id" ON "maintenance_record" ("device_id")',
+            'CREATE INDEX "maintenance_record_by_id" ON "maintenance_record" ("by_id")',
+            'CREATE TABLE "reservation" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"member_id" INTEGER NOT NULL, "kind" VARCHAR(20) NOT NULL, "device_id" INTEGER, '
+            '"for_day" DATE, "state" VARCHAR(10) NOT NULL, "created_at" DATETIME NOT NULL, '
+            '"closed_at" DATETIME, '
+            'FOREIGN KEY ("member_id") REFERENCES "member" ("id") ON DELETE CASCADE, '
+            'FOREIGN KEY ("device_id") REFERENCES "device" ("id") ON DELETE CASCADE)',
+            'CREATE INDEX "reservation_member_id" ON "reservation" ("member_id")',
+            'CREATE INDEX "reservation_device_id" ON "reservation" ("device_id")',
+            'CREATE INDEX "reservation_for_day" ON "reservation" ("for_day")',
+            'CREATE INDEX "reservation_state" ON "reservation" ("state")',
+            'CREATE TABLE "lending_terms_acceptance" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"member_id" INTEGER NOT NULL, "accepted_on" DATE NOT NULL, '
+            '"language" VARCHAR(2) NOT NULL, '
+            'FOREIGN KEY ("member_id") REFERENCES "member" ("id") ON DELETE CASCADE)',
+            'CREATE UNIQUE INDEX "lending_terms_acceptance_member_id" ON "lending_terms_acceptance" ("member_id")',
+            'CREATE TABLE "lending_terms" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"language" VARCHAR(2) NOT NULL, "text" TEXT NOT NULL, "updated_at" DATETIME NOT NULL, '
+            '"updated_by_id" INTEGER, '
+            'FOREIGN KEY ("updated_by_id") REFERENCES "staff_user" ("id") ON DELETE SET NULL)',
+            'CREATE UNIQUE INDEX "lending_terms_language" ON "lending_terms" ("language")',
+            'CREATE INDEX "lending_terms_updated_by_id" ON "lending_terms" ("updated_by_id")',
+            'CREATE TABLE "lending_audit" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"started_at" DATETIME NOT NULL, "finished_at" DATETIME, "by_id" INTEGER, '
+            'FOREIGN KEY ("by_id") REFERENCES "staff_user" ("id") ON DELETE SET NULL)',
+            'CREATE INDEX "lending_audit_by_id" ON "lending_audit" ("by_id")',
+        ],
+    ),
 ]
 
 LATEST = max(number for number, _, _ in MIGRATIONS)

@@ -23,9 +23,15 @@ DOMAIN_MODULES = (
     "appliance.desk",
     "appliance.survey.responses",
     # booking domain here
+    "appliance.booking",
     # help queue domain here
+    "appliance.helpqueue",
     # printing domain here
+    "appliance.printing",
     # wifi domain here
+    "appliance.wifi",
+    # lending domain here
+    "appliance.lending",
 )
 
 FiguresFunction = Callable[["Period"], dict[str, int]]

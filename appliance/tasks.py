@@ -66,3 +66,27 @@ def push_reports() -> int:
         return 0
     log.info("push: %s", summary.line())
     return summary.sent
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sync_printing() -> dict[str, int]:
+    """Every minute: record new held jobs, charge completed ones and refund failed ones
+    from CUPS's job states, expire jobs held too long (see appliance.printing.jobs)."""
+    from appliance.hardware.printing import PrintSystemError, print_system_for
+    from appliance.printing.jobs import sync
+
+    config = runtime["config"]
+    now = datetime.now(config.tz).replace(tzinfo=None)
+    try:
+        with database.connection_context():
+            counts = sync(print_system_for(config), config, now)
+    except PrintSystemError as error:
+        log.warning("printing sync skipped: %s", error)
+        return {}
+    if any(counts.values()):
+        log.info("printing sync: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
+# The Wi-Fi domain keeps its task beside its rules.
+import appliance.wifi.tasks  # noqa: E402, F401

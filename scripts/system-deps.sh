@@ -4,7 +4,7 @@
 # when running as root on Debian. Elsewhere it says what is missing; those tests then
 # skip with a reason (and fail under CI=true, where nothing may skip).
 set -eu
-PACKAGES="chromium postgresql"
+PACKAGES="chromium postgresql cups cups-client cups-bsd cups-filters nftables iproute2 dnsmasq hostapd conntrack curl"
 missing=""
 for package in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"

@@ -15,6 +15,9 @@ COORDINATOR_ONLY = {
     "schedule.new_closure", "schedule.remove_closure",
     "survey_staff.open_survey", "survey_staff.close_survey", "survey_staff.remove_period",
     "reports.index", "reports.push_now",
+    "printing_staff.add_printer",
+    "booking_staff.new_seat", "booking_staff.change_seat",
+    "lending.new_device", "lending.edit_device", "lending.retire", "lending.import_devices", "lending.terms",
 }
 
 

@@ -106,7 +106,10 @@ def test_translations_keep_exactly_the_placeholders_of_the_english_message(langu
         expected = set().union(*(placeholders(text) for text in forms(message.id)))
         for index, form in enumerate(forms(message.string)):
             found = placeholders(form)
-            if found != expected:
+            # Arabic says "one page" and "two pages" in words (forms 1 and 2): the number
+            # may be left out there, named placeholders allow it, nothing else may differ.
+            spelt = language == "ar" and index in (1, 2) and isinstance(message.id, tuple)
+            if found != expected and not (spelt and found < expected and all(p.isidentifier() for p in expected)):
                 problems.append(f"{shown(message.id)!r} form {index}: {sorted(found)} instead of {sorted(expected)}")
             elif expected:
                 # Formatting must also work: no stray '%' that Python would choke on.

@@ -48,28 +48,42 @@ def _survey_keys() -> set[str]:
 
 def _booking_keys() -> set[str]:
     # training.minutes, training.sessions, training.participants, bookings.*
-    return set()
+    keys = {"training.sessions", "training.minutes", "training.participants"}
+    keys |= {f"bookings.{kind}" for kind in ("seat", "help", "workshop")}
+    keys |= {"bookings.no_show", "bookings.cancelled", "bookings.checked_in", "bookings.waitlist_promoted"}
+    return keys
 
 
 def _queue_keys() -> set[str]:
     # queue.tickets, queue.served, queue.absent, queue.wait_minutes
-    return set()
+    return {"queue.tickets", "queue.served", "queue.absent", "queue.wait_minutes"}
 
 
 def _printing_keys() -> set[str]:
     # print.pages.bw, print.pages.colour, print.jobs, print.refunds
-    return set()
+    return {"print.pages.bw", "print.pages.colour", "print.jobs", "print.refunds", "print.price_cents"}
 
 
 def _wifi_keys() -> set[str]:
     # wifi.sessions
-    return set()
+    return {"wifi.sessions", "wifi.vouchers_used", "wifi.resumes", "wifi.minutes", "wifi.megabytes"}
+
+
+def _lending_keys() -> set[str]:
+    # loans.checkouts, loans.days, loans.overdue, loans.lost, devices.*
+    from appliance.config import DEVICE_KINDS
+
+    keys = {"loans.checkouts", "loans.onsite", "loans.group", "loans.days", "loans.overdue", "loans.lost",
+            "devices.days"}
+    keys |= {f"devices.kind.{kind}" for kind in DEVICE_KINDS}
+    keys |= {f"devices.status.{s}" for s in ("available", "on_loan", "maintenance", "lost", "retired")}
+    return keys
 
 
 _V1 = frozenset(_desk_keys() | _survey_keys())
 SCHEMAS: dict[int, frozenset[str]] = {
     1: _V1,
-    2: _V1 | _booking_keys() | _queue_keys() | _printing_keys() | _wifi_keys(),
+    2: _V1 | _booking_keys() | _queue_keys() | _printing_keys() | _wifi_keys() | _lending_keys(),
 }
 CURRENT_SCHEMA = max(SCHEMAS)
 ENVELOPE = {

@@ -10,7 +10,9 @@ from appliance.config import LANGUAGES, VISITOR_LANGUAGES
 COOKIE = "epn_lang"
 RTL = {"ar"}
 NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English", "ar": "العربية"}
-VISITOR_BLUEPRINTS = {"portal", "survey"}
+VISITOR_BLUEPRINTS = {"portal", "survey", "printing", "captive"}
+VISITOR_BLUEPRINTS |= {"helpqueue", "now"}  # the help queue and the entrance screen
+VISITOR_BLUEPRINTS |= {"booking"}  # booking a seat, help or a workshop
 
 
 def languages_here() -> tuple[str, ...]:

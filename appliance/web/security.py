@@ -12,7 +12,10 @@ from flask_wtf.csrf import CSRFProtect
 from appliance.models import StaffUser
 
 csrf = CSRFProtect()
-STAFF_BLUEPRINTS = {"auth", "desk", "schedule", "members", "api", "reports", "survey_staff"}
+STAFF_BLUEPRINTS = {"printing_staff", "printing_api", "auth", "desk", "schedule", "members", "api", "reports", "survey_staff", "wifi_staff"}
+STAFF_BLUEPRINTS |= {"helpqueue_staff", "helpqueue_api"}  # the help queue
+STAFF_BLUEPRINTS |= {"lending", "lending_api"}  # the laptop-thèque
+STAFF_BLUEPRINTS |= {"booking_staff", "booking_api"}  # booking: the desk and the API
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"

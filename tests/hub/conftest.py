@@ -1,9 +1,24 @@
 """Hub fixtures: a hub data directory and app with a fixed clock, and `Appliance`, a
-stand-in for an enrolled appliance that builds, signs and pushes canonical reports."""
+stand-in for an enrolled appliance that builds, signs and pushes canonical reports.
+
+Every test using `hub_dir` (so `hub_app`, `hub_client`, `appliance`) runs twice: on
+SQLite, and on PostgreSQL in one throwaway cluster for the session (initdb + pg_ctl as
+the postgres user on a free port), each test in a fresh database cloned from a migrated
+template. Without root or without the PostgreSQL binaries the postgresql variants skip
+with a one-line reason (under CI=true a skip fails the run: `make test` installs them).
+"""
 
 from __future__ import annotations
 
+import os
+import pwd
+import queue
+import shutil
+import subprocess
+import tempfile
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,9 +46,155 @@ def write_hub_config(directory: Path, extra: str = "") -> Path:
     return directory
 
 
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else None
+
+
+def _as_postgres(*command: str) -> None:
+    result = subprocess.run(["runuser", "-u", "postgres", "--", *command], capture_output=True, text=True,
+                            timeout=120, check=False)
+    if result.returncode:
+        raise RuntimeError(f"{command[0]} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+
+def postgres_unavailable() -> str:
+    """Why no throwaway PostgreSQL cluster can be started here, or "" if one can."""
+    if os.geteuid() != 0:
+        return "PostgreSQL variants need root (initdb runs as the postgres user): SQLite only"
+    if _pg_bin() is None or shutil.which("runuser") is None:
+        return "PostgreSQL binaries not installed (Debian package postgresql; `make test` installs it)"
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "no postgres system user (the Debian package postgresql creates it)"
+    return ""
+
+
+TEMPLATE = "hub_template"
+
+
+class PostgresCluster:
+    """A running throwaway cluster: user postgres, trust authentication, 127.0.0.1."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        # Databases are copied and dropped in the background, ahead of the tests using
+        # them: a copy takes ~0.1 s, which one test at a time would wait for.
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="hub-pg")
+        self._ready: queue.Queue[Future[str]] = queue.Queue()
+
+    def start(self, ahead: int = 2) -> None:
+        for _ in range(ahead):
+            self._ready.put(self._worker.submit(self.create))
+
+    def take(self) -> str:
+        """A fresh copy of the migrated template, made ahead of time; its URL."""
+        self._ready.put(self._worker.submit(self.create))
+        return self._ready.get().result(timeout=120)
+
+    def release(self, url: str) -> None:
+        """Drop a database taken with `take`, in the background."""
+        self._worker.submit(self.drop, url)
+
+    def stop(self) -> None:
+        self._worker.shutdown(wait=True, cancel_futures=True)
+
+    def url(self, name: str) -> str:
+        return f"postgresql://postgres@{self.host}:{self.port}/{name}"
+
+    def _admin(self, *statements: str) -> None:
+        import psycopg2
+
+        connection = psycopg2.connect(dbname="postgres", user="postgres", host=self.host, port=self.port)
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+        finally:
+            connection.close()
+
+    def create(self, migrated: bool = True) -> str:
+        """A new database (a copy of the migrated template, or empty); its URL."""
+        name = "hub_" + uuid.uuid4().hex[:12]
+        template = f' TEMPLATE "{TEMPLATE}"' if migrated else ""
+        self._admin(f'CREATE DATABASE "{name}"{template}')
+        return self.url(name)
+
+    def drop(self, url: str) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def _migrate_template(cluster: PostgresCluster) -> None:
+    from peewee import PostgresqlDatabase
+
+    from appliance.federation.hub.db import upgrade
+
+    cluster._admin(f'CREATE DATABASE "{TEMPLATE}"')
+    db = PostgresqlDatabase(TEMPLATE, user="postgres", host=cluster.host, port=cluster.port)
+    with db.connection_context():
+        upgrade(db)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL cluster for the whole session, started on first use."""
+    from tests.conftest import free_port
+
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    pg_bin = _pg_bin()
+    postgres_user = pwd.getpwnam("postgres")
+    base = Path(tempfile.mkdtemp(prefix="epn-hub-pg-"))
+    os.chown(base, postgres_user.pw_uid, postgres_user.pw_gid)
+    port = free_port()
+    data = base / "data"
+    _as_postgres(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                 "--no-sync")
+    # Tests need no durability: fsync and synchronous commits off (the benchmark keeps them on).
+    _as_postgres(str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
+                 f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+                 "-c full_page_writes=off -c max_connections=200", "start")
+    try:
+        cluster = PostgresCluster("127.0.0.1", port)
+        _migrate_template(cluster)
+        cluster.start()
+        yield cluster
+        cluster.stop()
+    finally:
+        close_hub_pool()
+        _as_postgres(str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def close_hub_pool() -> None:
+    """Close the hub's PostgreSQL connections, if it has any (before a database is dropped)."""
+    close_all = getattr(database.obj, "close_all", None)
+    if close_all is not None:
+        if not database.is_closed():
+            database.close()
+        close_all()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.system)])
+def hub_database(request) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The engine the hub under test runs on: a `database_url` line for its config.yaml
+    ("" for SQLite, the default)."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    cluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.take()
+    yield f"  database_url: {url}\n"
+    close_hub_pool()
+    cluster.release(url)
+
+
 @pytest.fixture
-def hub_dir(tmp_path: Path) -> Path:
-    return write_hub_config(tmp_path / "hub")
+def hub_dir(tmp_path: Path, hub_database: str) -> Path:
+    return write_hub_config(tmp_path / "hub", hub_database)
 
 
 def make_hub_app(settings: dict[str, Any], clock: datetime = NOW):  # type: ignore[no-untyped-def]

@@ -1,121 +1,97 @@
-"""The hub on a real, throwaway PostgreSQL cluster (initdb + pg_ctl on a free port, as
-the postgres user): migrations, the shared ingest-and-merge scenario, and the models
-matching the migrated schema. Skips with a reason where it cannot run (not root, no
-PostgreSQL binaries); under CI=true a skip fails the run."""
+"""The hub on a real PostgreSQL server (the session's throwaway cluster, see conftest.py):
+migrations from an empty database, run once even by processes starting together, and
+what only PostgreSQL can get wrong (bytes, NUL characters). Every other hub test runs on
+PostgreSQL too, through the parametrised `hub_dir` fixture. Skips with a reason where no
+cluster can be started; under CI=true a skip fails the run."""
 
 from __future__ import annotations
 
-import os
-import pwd
-import shutil
 import subprocess
-import tempfile
-import uuid
-from collections.abc import Iterator
+import sys
 from pathlib import Path
 
 import pytest
+from peewee import PostgresqlDatabase
 
 from appliance.federation.hub import models
-from appliance.federation.hub.db import HUB_LATEST, current_version, database, upgrade
-from tests.conftest import free_port
-from tests.hub.conftest import make_hub_app, write_hub_config
-from tests.hub.scenario import check_ingest_and_merge
+from appliance.federation.hub.db import (
+    HUB_LATEST,
+    HUB_MIGRATIONS,
+    current_version,
+    database,
+    upgrade,
+)
+from tests.hub.conftest import close_hub_pool, make_hub_app, write_hub_config
 
 pytestmark = pytest.mark.system
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
-    return found[-1].parent if found else None
-
-
-def _as_postgres(*command: str) -> None:
-    result = subprocess.run(["runuser", "-u", "postgres", "--", *command], capture_output=True, text=True,
-                            timeout=60, check=False)
-    if result.returncode:
-        raise RuntimeError(f"{command[0]} failed: {result.stderr.strip() or result.stdout.strip()}")
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[tuple[str, int]]:
-    """A PostgreSQL cluster for this module: (host, port), user postgres, trust auth."""
-    if os.geteuid() != 0:
-        pytest.skip("the PostgreSQL test runs initdb as the postgres user: run it as root")
-    pg_bin = _pg_bin()
-    if pg_bin is None or shutil.which("runuser") is None:
-        pytest.skip("PostgreSQL binaries not installed (Debian package postgresql; `make test` installs it)")
-    try:
-        postgres_user = pwd.getpwnam("postgres")
-    except KeyError:
-        pytest.skip("no postgres system user (Debian package postgresql creates it)")
-    base = Path(tempfile.mkdtemp(prefix="epn-hub-pg-"))
-    os.chown(base, postgres_user.pw_uid, postgres_user.pw_gid)
-    port = free_port()
-    data = base / "data"
-    _as_postgres(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                 "--no-sync")
-    _as_postgres(str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
-                 f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
-                 "start")
-    try:
-        yield "127.0.0.1", port
-    finally:
-        if database.obj is not None and hasattr(database.obj, "close_all"):
-            database.obj.close_all()
-        _as_postgres(str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
-
-
 @pytest.fixture
-def postgres_url(postgres: tuple[str, int]) -> str:
-    """A fresh database in the cluster for each test."""
-    import psycopg2
-
-    host, port = postgres
-    name = "hub_" + uuid.uuid4().hex[:12]
-    connection = psycopg2.connect(dbname="postgres", user="postgres", host=host, port=port)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-    return f"postgresql://postgres@{host}:{port}/{name}"
+def empty_url(postgres_cluster) -> str:  # type: ignore[no-untyped-def]
+    """A new, empty database in the session's cluster."""
+    url = postgres_cluster.create(migrated=False)
+    yield url
+    close_hub_pool()
+    postgres_cluster.drop(url)
 
 
-@pytest.fixture
-def pg_app(tmp_path: Path, postgres_url: str):  # type: ignore[no-untyped-def]
-    data = write_hub_config(tmp_path / "hub", f"  database_url: {postgres_url}\n")
+def _database(url: str) -> PostgresqlDatabase:
+    host_port, name = url.split("@", 1)[1].rsplit("/", 1)
+    host, port = host_port.split(":")
+    return PostgresqlDatabase(name, user="postgres", host=host, port=int(port))
+
+
+def test_an_empty_postgresql_database_is_migrated_once_to_the_models(tmp_path: Path, empty_url: str):
+    data = write_hub_config(tmp_path / "hub", f"  database_url: {empty_url}\n")
     app = make_hub_app({"DATA_DIR": data, "TESTING": True})
-    yield app
-    database.obj.close_all()
-
-
-def test_the_hub_migrates_a_postgresql_database_once(pg_app):  # type: ignore[no-untyped-def]
     with database.connection_context():
         assert type(database.obj).__name__ == "PooledPostgresqlDatabase"
         assert current_version(database.obj) == HUB_LATEST
         assert upgrade(database.obj) == []
         for model in models.MODELS:
             columns = {c.name for c in database.get_columns(model._meta.table_name)}
-            assert columns == {f.column_name for f in model._meta.sorted_fields}
-    assert not (Path(pg_app.extensions["epn_config"].data_dir) / "hub.sqlite3").exists()
+            assert columns == {f.column_name for f in model._meta.sorted_fields}, model._meta.table_name
+    assert not (Path(app.extensions["epn_config"].data_dir) / "hub.sqlite3").exists()
 
 
-def test_ingest_and_merge_on_postgresql(pg_app):  # type: ignore[no-untyped-def]
-    check_ingest_and_merge(pg_app.test_client())
+def test_migrations_step_by_step_on_postgresql(empty_url: str):
+    db = _database(empty_url)
+    with db.connection_context():
+        for number, _, _ in HUB_MIGRATIONS:
+            assert upgrade(db, number) == [number]
+            assert current_version(db) == number
+        assert upgrade(db) == []
 
 
-def test_public_keys_round_trip_as_bytes_on_postgresql(pg_app):  # type: ignore[no-untyped-def]
+def test_processes_migrating_at_once_apply_each_migration_once(empty_url: str):
+    """Four processes start on one empty database: the advisory lock serialises them."""
+    db = _database(empty_url)
+    script = ("import sys; from peewee import PostgresqlDatabase; "
+              "from appliance.federation.hub.db import upgrade; "
+              "db = PostgresqlDatabase(sys.argv[1], user='postgres', host='127.0.0.1', port=int(sys.argv[2])); "
+              "db.connect(); print(len(upgrade(db)))")
+    command = [sys.executable, "-c", script, db.database, str(db.connect_params["port"])]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+    counts = sorted(int(process.communicate(timeout=60)[0].strip()) for process in processes)
+    assert counts == [0, 0, 0, HUB_LATEST]
+    with db.connection_context():
+        versions = [v for (v,) in db.execute_sql('SELECT "version" FROM "hub_schema_migration"').fetchall()]
+    assert sorted(versions) == list(range(1, HUB_LATEST + 1))
+
+
+def test_public_keys_round_trip_as_bytes(hub_client, hub_database):  # type: ignore[no-untyped-def]
     from appliance.federation.hub.epns import find_key, list_epns
     from tests.hub.conftest import enrol_appliance
 
-    appliance = enrol_appliance(pg_app.test_client())
+    appliance = enrol_appliance(hub_client)
     with database.connection_context():
         assert find_key(appliance.key_id).epn_id == appliance.epn
+        assert isinstance(find_key(appliance.key_id).public.public_bytes_raw(), bytes)
         assert list_epns()[0].fingerprint
 
 
-def test_odd_identifiers_never_reach_postgresql_as_errors(pg_app):  # type: ignore[no-untyped-def]
+def test_odd_identifiers_never_reach_the_database_as_errors(hub_client):  # type: ignore[no-untyped-def]
     from appliance.federation.hub.access import check_api_token
     from appliance.federation.hub.epns import find_key
     from tests.hub.conftest import NOW
@@ -123,9 +99,74 @@ def test_odd_identifiers_never_reach_postgresql_as_errors(pg_app):  # type: igno
     with database.connection_context():
         assert find_key("0123456789abcde\x00") is None
         assert check_api_token("hub_0000\x00_ab", NOW) is None
-    client = pg_app.test_client()
-    response = client.post("/api/v1/keys/rotate", data=b'{"created_at":"x","epn":"e","new_public_key":"k",'
-                           b'"old_key_id":"\\u0000"}', headers={"EPN-Signature-Old": "a", "EPN-Signature-New": "b"})
+    response = hub_client.post("/api/v1/keys/rotate", data=b'{"created_at":"x","epn":"e","new_public_key":"k",'
+                               b'"old_key_id":"\\u0000"}', headers={"EPN-Signature-Old": "a", "EPN-Signature-New": "b"})
     assert response.status_code == 401
-    response = client.post("/api/v1/enrol", json={"token": "\x00", "public_key": "\x00", "proof": "\x00"})
+    response = hub_client.post("/api/v1/enrol", json={"token": "\x00", "public_key": "\x00", "proof": "\x00"})
     assert response.status_code == 400
+
+
+def test_hub_serve_on_postgresql_stores_a_report_sent_at_once_by_eight_clients_once(  # type: ignore[no-untyped-def]
+        tmp_path: Path, postgres_cluster):
+    """A real `epn hub serve` (gunicorn, two workers, a pool each) on PostgreSQL."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime, timedelta
+
+    import requests
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from appliance.federation.hub.models import IngestLog, Report
+    from tests.conftest import EPN, free_port
+    from tests.hub.conftest import WEEK, Appliance, enrolment_request
+    from tests.hub.test_cli import _add, _Response, _wait_for
+
+    url_db = postgres_cluster.take()
+    data = write_hub_config(tmp_path / "hub", f"  database_url: {url_db}\n")
+    port = free_port()
+    log_path = tmp_path / "hub.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([EPN, "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                    "--workers", "2"], stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "EPN_DATA": str(data)})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_for(url + "/healthz", process, log_path)
+        epn_id, token = _add(data)
+        key = Ed25519PrivateKey.generate()
+        answer = requests.post(url + "/api/v1/enrol", json=enrolment_request(token, key), timeout=5).json()
+
+        class _Http:
+            def post(self, path, data, headers):  # type: ignore[no-untyped-def]
+                return _Response(requests.post(url + path, data=data, headers=headers, timeout=10))
+
+        appliance = Appliance(_Http(), epn_id, key, answer["key_id"])
+        created = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raw = appliance.body("2025-W10", WEEK, created_at=created)
+        with ThreadPoolExecutor(8) as pool:
+            codes = sorted(pool.map(lambda _: appliance.push(raw).status_code, range(8)))
+        assert codes == [200] * 7 + [201]
+        # Eight different periods at once: each stored, last_sequence the highest.
+        bodies = [appliance.body(f"2025-W{week:02d}", WEEK, created_at=created) for week in range(11, 19)]
+        with ThreadPoolExecutor(8) as pool:
+            codes = sorted(pool.map(lambda body: appliance.push(body).status_code, bodies))
+        assert codes == [201] * 8
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    make_hub_app({"DATA_DIR": data, "TESTING": True})
+    with database.connection_context():
+        assert Report.select().count() == 9 and IngestLog.select().count() == 9
+    close_hub_pool()
+    postgres_cluster.release(url_db)
+    assert "POST /api/v1/reports 201" in log_path.read_text()
+
+
+def test_without_root_the_postgresql_variants_say_why_they_skip(monkeypatch):  # type: ignore[no-untyped-def]
+    import os
+
+    from tests.hub.conftest import postgres_unavailable
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    reason = postgres_unavailable()
+    assert "root" in reason and "SQLite only" in reason and "\n" not in reason

@@ -45,6 +45,11 @@ def create_hub_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["epn_config"] = settings
     app.extensions["hub_clock"] = utc_now
+    if settings.hub.behind_proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # nginx on the same host, one hop: its X-Forwarded-* headers are trusted, no others.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     init_hub_database(settings)
 
     @app.before_request

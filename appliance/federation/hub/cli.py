@@ -92,6 +92,7 @@ def serve(data_dir: Path, host: str | None, port: int, workers: int | None) -> N
     from appliance.server import run_server
 
     config = open_hub(data_dir)  # no connection held: gunicorn forks its workers from here
+    _purge(config)
     run_server(config, host or config.server.host, port, workers or config.server.workers,
                app_factory=create_hub_app, proc_name="epn-hub")
 
@@ -104,11 +105,12 @@ def serve(data_dir: Path, host: str | None, port: int, workers: int | None) -> N
 @click.option("--organiser", type=click.Choice(ORGANISERS), default="other", show_default=True)
 def add_epn(config: Config, name: str, commune: str, postal_code: str, organiser: str) -> None:
     """Add an EPN; print its id, then its one-time enrolment token on the last line."""
-    from appliance.federation.hub.epns import add_epn as add
+    from appliance.federation.hub.accounts import CLI
+    from appliance.federation.hub.administration import add_epn as add
     from appliance.municipalities import commune_label
 
     hours = config.hub.enrolment_token_hours
-    epn, token = add(name, commune, postal_code, organiser, _now(), hours)
+    epn, token = add(None, name, commune, postal_code, organiser, _now(), hours, origin=CLI)
     click.echo(f"EPN added: {epn.name} ({commune_label(epn.commune)} {epn.commune}, {epn.postal_code}, "
                f"{epn.organiser}).")
     click.echo(f"On the appliance, within {hours} hours: epn enrol HUB_URL TOKEN (the token works once).")
@@ -121,10 +123,11 @@ def add_epn(config: Config, name: str, commune: str, postal_code: str, organiser
 @click.argument("epn_id")
 def enrol_token(config: Config, epn_id: str) -> None:
     """A new one-time enrolment token for an existing EPN (new appliance, revoked key)."""
-    from appliance.federation.hub.epns import new_enrolment_token
+    from appliance.federation.hub.accounts import CLI
+    from appliance.federation.hub.administration import new_enrolment_token
 
     hours = config.hub.enrolment_token_hours
-    token = new_enrolment_token(epn_id, _now(), hours)
+    token = new_enrolment_token(None, epn_id, _now(), hours, origin=CLI)
     click.echo(f"Enrolment token for {epn_id}, valid {hours} hours, works once:")
     click.echo(token)
 
@@ -134,9 +137,10 @@ def enrol_token(config: Config, epn_id: str) -> None:
 @click.argument("key_id")
 def revoke_key(config: Config, key_id: str) -> None:
     """Revoke a key at once: reports signed with it are refused from the next request."""
-    from appliance.federation.hub.epns import revoke_key as revoke
+    from appliance.federation.hub.accounts import CLI
+    from appliance.federation.hub.administration import revoke_key as revoke
 
-    key = revoke(key_id, _now())
+    key = revoke(None, key_id, _now(), origin=CLI)
     click.echo(f"Key {key.key_id} of {key.epn_id} is revoked; `epn hub enrol-token {key.epn_id}` "
                "gives the EPN a token to enrol again.")
 
@@ -146,9 +150,10 @@ def revoke_key(config: Config, key_id: str) -> None:
 @click.argument("epn_id")
 def deactivate(config: Config, epn_id: str) -> None:
     """An EPN that closed: its keys are revoked and no report is expected from it."""
-    from appliance.federation.hub.epns import deactivate_epn
+    from appliance.federation.hub.accounts import CLI
+    from appliance.federation.hub.administration import retire
 
-    epn = deactivate_epn(epn_id, _now())
+    epn = retire(None, epn_id, _now(), origin=CLI)
     click.echo(f"{epn.id} deactivated; its reports so far stay in the figures.")
 
 
@@ -202,7 +207,100 @@ def token() -> None:
 def token_add(config: Config, name: str) -> None:
     """Create a hub API token; it is shown once, on the last line."""
     from appliance.federation.hub.access import create_api_token
+    from appliance.federation.hub.accounts import CLI, audit
+    from appliance.federation.hub.db import write_transaction
 
-    secret = create_api_token(name)
+    with write_transaction():
+        secret = create_api_token(name)
+        audit(None, "token.add", "hub_" + secret.split("_")[1], CLI)
     click.echo("Hub API token created; store it now, it is not shown again:")
     click.echo(secret)
+
+
+def _purge(config: Config) -> tuple[int, int]:
+    """Apply the retention of accounts and audit entries when `hub serve` starts."""
+    from appliance.federation.hub.accounts import purge
+    from appliance.federation.hub.db import database
+    from appliance.federation.hub.epns import naive_utc
+
+    try:
+        with database.connection_context():
+            return purge(naive_utc(_now()), config.hub.account_retention_days, config.hub.audit_days)
+    finally:
+        close_all = getattr(database.obj, "close_all", None)  # a PostgreSQL pool: no connection
+        if close_all is not None:                              # may outlive a fork into workers
+            close_all()
+
+
+@hub.command("purge")
+@hub_data_option
+def purge_command(config: Config) -> None:
+    """Delete accounts disabled for more than hub.account_retention_days and audit entries
+    older than hub.audit_days (also done when `hub serve` starts, and daily while it runs)."""
+    from appliance.federation.hub.accounts import purge
+    from appliance.federation.hub.epns import naive_utc
+
+    accounts, entries = purge(naive_utc(_now()), config.hub.account_retention_days, config.hub.audit_days)
+    click.echo(f"Deleted {accounts} disabled account(s) and {entries} audit entr{'y' if entries == 1 else 'ies'}.")
+
+
+@hub.group()
+def user() -> None:
+    """The coordination's accounts for the hub's dashboard."""
+
+
+@user.command("add")
+@hub_data_option
+@click.argument("username")
+@click.option("--role", type=click.Choice(("coordinator", "admin")), default="coordinator", show_default=True)
+@click.option("--display-name", default="", help="Name shown on the pages (default: the username).")
+def user_add(config: Config, username: str, role: str, display_name: str) -> None:
+    """Add an account; the password is read from stdin when it is not a terminal. Prints the
+    username last."""
+    import sys
+
+    from appliance.federation.hub.accounts import CLI, add_account
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    account = add_account(None, username, password, role, display_name, origin=CLI)
+    click.echo(f"Hub account added ({account.role}):")
+    click.echo(account.login)
+
+
+@user.command("disable")
+@hub_data_option
+@click.argument("username")
+def user_disable(config: Config, username: str) -> None:
+    """Disable an account: its sessions end at once; it is deleted after hub.account_retention_days."""
+    from appliance.federation.hub.accounts import CLI, find_account, set_active
+    from appliance.federation.hub.epns import naive_utc
+
+    account = set_active(None, find_account(username).id, False, naive_utc(_now()), origin=CLI)
+    click.echo(f"{account.login} disabled; deleted after {config.hub.account_retention_days} days.")
+
+
+@user.command("enable")
+@hub_data_option
+@click.argument("username")
+def user_enable(config: Config, username: str) -> None:
+    """Enable a disabled account again."""
+    from appliance.federation.hub.accounts import CLI, find_account, set_active
+    from appliance.federation.hub.epns import naive_utc
+
+    account = set_active(None, find_account(username).id, True, naive_utc(_now()), origin=CLI)
+    click.echo(f"{account.login} enabled.")
+
+
+@user.command("list")
+@hub_data_option
+def user_list(config: Config) -> None:
+    """The accounts: username, role, status, last sign-in."""
+    from appliance.federation.hub.accounts import HubAccount
+
+    for account in HubAccount.select().order_by(HubAccount.login):
+        last = account.last_login_at.strftime("%Y-%m-%d %H:%M") if account.last_login_at else "never"
+        status = "active" if account.active else "disabled"
+        click.echo(f"{account.login}  {account.role}  {status}  last sign-in {last}")

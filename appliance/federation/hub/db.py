@@ -112,6 +112,17 @@ HUB_MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     # hub dashboard: migration 3 here
+    (
+        3,
+        "the periods published on the public page",
+        [
+            'CREATE TABLE "hub_publication" ("id" {serial}, "period" VARCHAR(10) NOT NULL, '
+            '"published_at" TIMESTAMP NOT NULL, '
+            '"account_id" INTEGER REFERENCES "hub_account" ("id") ON DELETE SET NULL)',
+            'CREATE UNIQUE INDEX "hub_publication_period" ON "hub_publication" ("period")',
+            'CREATE INDEX "hub_publication_account_id" ON "hub_publication" ("account_id")',
+        ],
+    ),
     # hub administration: migration 4 here
 ]
 

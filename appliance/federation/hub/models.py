@@ -133,6 +133,20 @@ class IngestLog(HubModel):
 
 
 # hub dashboard models here
+from appliance.federation.hub.accounts import HubAccount as _Account  # noqa: E402
+
+
+class Publication(HubModel):
+    """A closed period whose federation-level figures the public page shows."""
+
+    period = CharField(max_length=10, unique=True)
+    published_at = DateTimeField(default=utcnow)
+    # Who published it; NULL once that account is deleted (the audit log keeps the act).
+    account = ForeignKeyField(_Account, null=True, on_delete="SET NULL", backref="publications")
+
+    class Meta:
+        table_name = "hub_publication"
+
 
 # hub administration models here
 
@@ -141,6 +155,7 @@ from appliance.federation.hub.accounts import AuditEntry, HubAccount  # noqa: E4
 
 MODELS = [
     EPN, EnrolmentToken, Key, ApiToken, Report, IngestLog, HubAccount, AuditEntry,
+    Publication,
     # hub dashboard models listed here
     # hub administration models listed here
 ]
