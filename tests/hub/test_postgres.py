@@ -116,6 +116,7 @@ def test_hub_serve_on_postgresql_stores_a_report_sent_at_once_by_eight_clients_o
     import requests
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from appliance.federation.hub.accounts import HubAccount
     from appliance.federation.hub.models import IngestLog, Report
     from tests.conftest import EPN, free_port
     from tests.hub.conftest import WEEK, Appliance, enrolment_request
@@ -123,6 +124,11 @@ def test_hub_serve_on_postgresql_stores_a_report_sent_at_once_by_eight_clients_o
 
     url_db = postgres_cluster.take()
     data = write_hub_config(tmp_path / "hub", f"  database_url: {url_db}\n")
+    make_hub_app({"DATA_DIR": data, "TESTING": True})
+    with database.connection_context():  # disabled long ago: `hub serve` deletes it as it starts
+        HubAccount.create(login="gone", display_name="Gone", password_hash="x", active=False,
+                          disabled_at=datetime(2020, 1, 1))
+    close_hub_pool()
     port = free_port()
     log_path = tmp_path / "hub.log"
     with open(log_path, "wb") as log:
@@ -157,6 +163,7 @@ def test_hub_serve_on_postgresql_stores_a_report_sent_at_once_by_eight_clients_o
     make_hub_app({"DATA_DIR": data, "TESTING": True})
     with database.connection_context():
         assert Report.select().count() == 9 and IngestLog.select().count() == 9
+        assert HubAccount.select().count() == 0
     close_hub_pool()
     postgres_cluster.release(url_db)
     assert "POST /api/v1/reports 201" in log_path.read_text()
