@@ -285,13 +285,8 @@ for _command in (enrol, report, push, key):
 
 from appliance.federation.hub.cli import hub as _hub_group; cli.add_command(_hub_group)  # noqa: E402, E702
 
-# booking commands here
-# help queue commands here
-# printing commands here
 from appliance.printing.cli import printing as _printing; cli.add_command(_printing)  # noqa: E402, E702
-# wifi commands here
 from appliance.wifi.cli import wifi as _wifi_group; cli.add_command(_wifi_group)  # noqa: E402, E702
-# lending commands here
 from appliance.lending.cli import lending as _lending; cli.add_command(_lending)  # noqa: E402, E702
 
 

@@ -106,7 +106,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'ALTER TABLE "federation_link" ADD COLUMN "first_sequence" INTEGER NOT NULL DEFAULT 1',
         ],
     ),
-    # booking: migration 5 here
     (
         5,
         "booking: seats, workshops, bookings",
@@ -143,7 +142,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'CREATE INDEX "booking_visit_id" ON "booking" ("visit_id")',
         ],
     ),
-    # help queue: migration 6 here
     (
         6,
         "the walk-in help queue's tickets",
@@ -160,7 +158,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'CREATE INDEX "queue_ticket_day_state" ON "queue_ticket" ("day", "state")',
         ],
     ),
-    # printing: migration 7 here
     (
         7,
         "printing: held jobs, quota grants and the page ledger",
@@ -198,8 +195,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'CREATE INDEX "print_ledger_entry_day" ON "print_ledger_entry" ("day")',
         ],
     ),
-    # wifi: migration 8 here
-    # lending: migration 9 here
     (
         8,
         "visitors' Wi-Fi: vouchers, sessions, pauses",
@@ -226,7 +221,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             '"started_at" DATETIME NOT NULL, "ended_at" DATETIME)',
         ],
     ),
-    # lending: migration 9 (below the wifi migration 8, so the list stays in order)
     (
         9,
         "the laptop-thèque: devices, loans, resets, maintenance, reservations, terms, audits",

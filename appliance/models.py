@@ -160,7 +160,6 @@ class OutboxReport(BaseModel):
     answer = TextField(default="")  # the hub's import summary or the reason of a refusal
 
 
-# booking models here
 class Seat(BaseModel):
     """One of the EPN's computers that visitors can book, with what it offers."""
 
@@ -214,8 +213,6 @@ class Booking(BaseModel):
     visit = ForeignKeyField(Visit, null=True, on_delete="SET NULL")
     purged = BooleanField(default=False)
 
-# help queue models here
-
 
 class QueueTicket(BaseModel):
     """One numbered ticket of the walk-in help queue; it holds no name.
@@ -241,8 +238,6 @@ class QueueTicket(BaseModel):
 
     class Meta:
         indexes = ((("day", "number"), True), (("day", "state"), False))
-
-# printing models here
 
 
 class PrintJob(BaseModel):
@@ -299,9 +294,7 @@ class PrintLedgerEntry(BaseModel):
     day = DateField(index=True)
     created_at = DateTimeField(default=utcnow)
 
-# wifi models here
 
-# lending models here
 class WifiVoucher(BaseModel):
     """A code staff print for the visitors' Wi-Fi (e.g. a sheet for a workshop group)."""
 
@@ -449,7 +442,6 @@ class LendingAudit(BaseModel):
     by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL", backref="+")
 
 
-
 ALL_MODELS = [
     StaffUser,
     ApiToken,
@@ -463,18 +455,13 @@ ALL_MODELS = [
     SurveyWindow,
     FederationLink,
     OutboxReport,
-    # booking models listed here
     Seat,
     Workshop,
     Booking,
-    # help queue models listed here
     QueueTicket,
-    # printing models listed here
     PrintJob,
     PrintQuotaGrant,
     PrintLedgerEntry,
-    # wifi models listed here
-    # lending models listed here
     WifiVoucher,
     WifiSession,
     WifiPause,

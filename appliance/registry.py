@@ -22,15 +22,10 @@ if TYPE_CHECKING:
 DOMAIN_MODULES = (
     "appliance.desk",
     "appliance.survey.responses",
-    # booking domain here
     "appliance.booking",
-    # help queue domain here
     "appliance.helpqueue",
-    # printing domain here
     "appliance.printing",
-    # wifi domain here
     "appliance.wifi",
-    # lending domain here
     "appliance.lending",
 )
 

@@ -16,30 +16,23 @@ from appliance.web.requestlog import init_request_log
 # Each module defines `bp`; the factory imports them when it builds the app.
 BLUEPRINT_MODULES = [
     "appliance.web.portal",
-    # survey blueprints here
     "appliance.web.survey",
     "appliance.web.survey_staff",
     "appliance.web.auth",
     "appliance.web.desk",
     "appliance.web.schedule",
     "appliance.web.members",
-    # federation blueprints here
-    # booking blueprints here
     "appliance.web.booking",
     "appliance.web.booking_staff",
-    # help queue blueprints here
     "appliance.web.helpqueue",
     "appliance.web.helpqueue_staff",
     "appliance.web.helpqueue_api",
     "appliance.web.now",
-    # printing blueprints here
     "appliance.web.printing",
     "appliance.web.printing_staff",
     "appliance.web.printing_api",
-    # wifi blueprints here
     "appliance.web.captive",
     "appliance.web.wifi_staff",
-    # lending blueprints here
     "appliance.web.lending",
     "appliance.web.lending_api",
     "appliance.web.reports",

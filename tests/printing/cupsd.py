@@ -66,7 +66,9 @@ class PrivateCups:
         self._wait()
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "CUPS_SERVER": self.server, "LC_ALL": "C"}
+        # CUPS_STATEDIR: where the client finds this cupsd's local certificate (root
+        # authenticates to a local cupsd with it), not the system cupsd's /run/cups.
+        return {**os.environ, "CUPS_SERVER": self.server, "CUPS_STATEDIR": str(self.root / "run"), "LC_ALL": "C"}
 
     def run(self, *args: str) -> str:
         done = subprocess.run(list(args), capture_output=True, text=True, env=self.env(), timeout=20)
@@ -87,7 +89,18 @@ class PrivateCups:
     def add_queue(self, name: str, held: bool = True, device: str | None = None) -> Path:
         """A queue printing to a file (its path is returned); held by default."""
         out = self.root / "out" / f"{name}.prn"
-        self.run("lpadmin", "-p", name, "-E", "-v", device or f"file://{out}", "-P", str(PPD))
+        command = ("lpadmin", "-p", name, "-E", "-v", device or f"file://{out}", "-P", str(PPD))
+        # Seen under load, rarely: cupsd answers `lpstat -r` but refuses the first lpadmin
+        # ("Unable to connect to server: Bad file descriptor"). Try again briefly, then say
+        # what cupsd logged.
+        for attempt in range(10):
+            try:
+                self.run(*command)
+                break
+            except RuntimeError as error:
+                if attempt == 9:
+                    raise RuntimeError(f"{error}\ncupsd error_log:\n{self.error_log()}") from None
+                time.sleep(0.5)
         if held:
             self.run("lpadmin", "-p", name, "-o", "job-hold-until-default=indefinite")
         return out

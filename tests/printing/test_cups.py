@@ -30,12 +30,14 @@ FAILING = "epn-failing"
 @pytest.fixture(scope="module")
 def cups() -> Iterator[PrivateCups]:
     server = PrivateCups()
-    server.add_queue(PUBLIC)
-    # A device that cannot be written: the job aborts (instead of stopping the queue).
-    server.add_queue(FAILING, device="file:///nonexistent-epn-dir/out.prn")
-    server.run("lpadmin", "-p", FAILING, "-o", "printer-error-policy=abort-job")
-    yield server
-    server.stop()
+    try:
+        server.add_queue(PUBLIC)
+        # A device that cannot be written: the job aborts (instead of stopping the queue).
+        server.add_queue(FAILING, device="file:///nonexistent-epn-dir/out.prn")
+        server.run("lpadmin", "-p", FAILING, "-o", "printer-error-policy=abort-job")
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -28,9 +28,11 @@ QUEUE = "epn-public"
 @pytest.fixture(scope="module")
 def cups() -> Iterator[PrivateCups]:
     server = PrivateCups()
-    server.add_queue(QUEUE)
-    yield server
-    server.stop()
+    try:
+        server.add_queue(QUEUE)
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

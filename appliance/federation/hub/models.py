@@ -132,7 +132,6 @@ class IngestLog(HubModel):
         indexes = ((("epn", "sequence"), True), (("epn", "report_id"), True))
 
 
-# hub dashboard models here
 from appliance.federation.hub.accounts import HubAccount as _Account  # noqa: E402
 
 
@@ -148,14 +147,9 @@ class Publication(HubModel):
         table_name = "hub_publication"
 
 
-# hub administration models here
-
-
 from appliance.federation.hub.accounts import AuditEntry, HubAccount  # noqa: E402
 
 MODELS = [
     EPN, EnrolmentToken, Key, ApiToken, Report, IngestLog, HubAccount, AuditEntry,
     Publication,
-    # hub dashboard models listed here
-    # hub administration models listed here
 ]

@@ -30,8 +30,6 @@ PAGE_MODULES = [
     "appliance.federation.hub.web.auth",
     "appliance.federation.hub.web.dashboard",
     "appliance.federation.hub.web.epns_pages",
-    # hub dashboard blueprints here
-    # hub administration blueprints here
     "appliance.federation.hub.web.admin",
 ]
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
