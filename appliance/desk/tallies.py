@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
+from appliance.csvfiles import CsvFileError, RowError, decode
 from appliance.db import database
 from appliance.desk.visits import PURPOSES
 from appliance.errors import N_
@@ -29,30 +30,8 @@ class Tally:
     count: int
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-    params: dict
-
-    def __str__(self) -> str:
-        return f"line {self.line}: " + (self.message % self.params if self.params else self.message)
-
-
-class TallyFileError(ValueError):
+class TallyFileError(CsvFileError):
     """The file cannot be imported; `errors` lists every problem found (up to a limit)."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(str(e) for e in errors))
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Spreadsheets on Windows often save in Latin-1 / cp1252.
-        return data.decode("cp1252", errors="replace")
 
 
 def _parse_row(line: int, row: list[str], today: date) -> Tally | RowError:
@@ -78,7 +57,7 @@ def _parse_row(line: int, row: list[str], today: date) -> Tally | RowError:
 
 def parse_tallies(data: bytes, today: date) -> list[Tally]:
     """Read a CSV file (comma or semicolon separated); raise TallyFileError on any bad row."""
-    text = _decode(data)
+    text = decode(data)
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     rows = csv.reader(io.StringIO(text), delimiter=delimiter)

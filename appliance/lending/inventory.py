@@ -8,12 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from peewee import fn
 
 from appliance.config import DEVICE_KINDS
+from appliance.csvfiles import CsvFileError, RowError, decode
 from appliance.db import database
 from appliance.errors import N_, InvalidInput, NotFound
 from appliance.models import Device
@@ -106,29 +106,8 @@ def count_by(field: str) -> dict[str, int]:
 # --- CSV ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-    params: dict
-
-    def __str__(self) -> str:
-        return f"line {self.line}: " + (self.message % self.params if self.params else self.message)
-
-
-class InventoryFileError(ValueError):
+class InventoryFileError(CsvFileError):
     """The file cannot be imported; `errors` lists every problem found (up to a limit)."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(str(e) for e in errors))
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
 
 
 def _date(raw: str) -> date | None:
@@ -194,7 +173,7 @@ def _reader(text: str) -> csv.DictReader:
 
 def parse_inventory(data: bytes, ownership_years: int = 4) -> list[dict]:
     """Read an inventory CSV; raise InventoryFileError listing every bad line."""
-    rows = _reader(_decode(data))
+    rows = _reader(decode(data))
     header = [name.strip().lower() for name in (rows.fieldnames or [])]
     unknown = [name for name in header if name not in COLUMNS + ["status"]]
     if unknown or not all(name in header for name in REQUIRED_COLUMNS):

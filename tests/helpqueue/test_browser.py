@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import EPN, LiveServer
+from tests.test_browser import browser  # noqa: F401  (a fixture)
 from tests.test_browser import (
-    ARGS,
     AXE_TAGS,
-    CHROMIUM,
     MISSING,
     assert_accessible,
     describe,
@@ -63,16 +62,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = LiveServer(data_dir, root / "serve.log")
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize("lang, direction", [("fr", "ltr"), ("nl", "ltr"), ("en", "ltr"), ("ar", "rtl")])

@@ -18,7 +18,8 @@ from appliance.models import PrintJob
 from tests.conftest import CAST, EPN, LiveServer
 from tests.printing.conftest import make_pdf
 from tests.printing.cupsd import PrivateCups, missing
-from tests.test_browser import ARGS, CHROMIUM, PHONE, _missing, assert_accessible, new_page
+from tests.test_browser import browser  # noqa: F401  (a fixture)
+from tests.test_browser import PHONE, _missing, assert_accessible, new_page
 
 MISSING = missing() or _missing()
 pytestmark = [pytest.mark.system, pytest.mark.skipif(MISSING is not None, reason=str(MISSING))]
@@ -43,16 +44,6 @@ def server(data_dir: Path, tmp_path: Path, cups: PrivateCups) -> Iterator[LiveSe
     live = LiveServer(data_dir, tmp_path / "serve.log")
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_a_visitor_uploads_a_pdf_from_a_phone_and_staff_release_it_at_the_desk(

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import EPN, LiveServer
-from tests.test_browser import ARGS, CHROMIUM, MISSING, axe_violations, describe
+from tests.test_browser import browser  # noqa: F401  (a fixture)
+from tests.test_browser import MISSING, axe_violations, describe
 
 pytestmark = [pytest.mark.system, pytest.mark.skipif(MISSING is not None, reason=str(MISSING))]
 TITLES = {"fr": "Wi-Fi gratuit", "nl": "Gratis wifi", "en": "Free Wi-Fi", "ar": "واي فاي مجاني"}
@@ -33,16 +34,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = LiveServer(data, root / "serve.log")
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def phone(browser: Any, javascript: bool = True) -> Any:

@@ -37,6 +37,7 @@ from appliance.federation.hub.accounts import (
 )
 from appliance.federation.hub.epns import get_epn, list_epns, naive_utc
 from appliance.federation.hub.web import admin_required
+from appliance.federation.hub.web.hub_labels import ORGANISER_LABELS
 from appliance.municipalities import commune_label
 from appliance.web.forms import REQUIRED, EmptyForm, choices
 from appliance.web.util import attach_error
@@ -45,13 +46,6 @@ bp = Blueprint("hub_admin", __name__, url_prefix="/admin")
 log = logging.getLogger("appliance.federation.hub")
 AUDIT_PAGE = 100
 
-ORGANISER_LABELS = {
-    "municipality": _l("Municipality"),
-    "library": _l("Public library"),
-    "cpas": _l("CPAS (public social-welfare centre)"),
-    "non-profit": _l("Non-profit"),
-    "other": _l("Other"),
-}
 ROLE_LABELS = {"coordinator": _l("Coordinator (dashboard and exports)"),
                "admin": _l("Admin (also EPNs and accounts)")}
 ACTION_LABELS = {
