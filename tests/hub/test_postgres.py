@@ -74,7 +74,9 @@ def test_processes_migrating_at_once_apply_each_migration_once(empty_url: str):
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
                  for _ in range(4)]
     counts = sorted(int(process.communicate(timeout=60)[0].strip()) for process in processes)
-    assert counts == [0, 0, 0, HUB_LATEST]
+    # The lock is taken per migration, so the processes may share the work: together
+    # they apply each migration exactly once.
+    assert sum(counts) == HUB_LATEST
     with db.connection_context():
         versions = [v for (v,) in db.execute_sql('SELECT "version" FROM "hub_schema_migration"').fetchall()]
     assert sorted(versions) == list(range(1, HUB_LATEST + 1))

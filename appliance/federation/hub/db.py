@@ -111,7 +111,6 @@ HUB_MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'CREATE INDEX "hub_audit_entry_account_id" ON "hub_audit_entry" ("account_id")',
         ],
     ),
-    # hub dashboard: migration 3 here
     (
         3,
         "the periods published on the public page",
@@ -123,7 +122,6 @@ HUB_MIGRATIONS: list[tuple[int, str, list[str]]] = [
             'CREATE INDEX "hub_publication_account_id" ON "hub_publication" ("account_id")',
         ],
     ),
-    # hub administration: migration 4 here
 ]
 
 HUB_LATEST = max(number for number, _, _ in HUB_MIGRATIONS)
