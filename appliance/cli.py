@@ -290,5 +290,83 @@ from appliance.wifi.cli import wifi as _wifi_group; cli.add_command(_wifi_group)
 from appliance.lending.cli import lending as _lending; cli.add_command(_lending)  # noqa: E402, E702
 
 
+def _read_passphrase(passphrase_file: Path | None, confirm: bool) -> str:
+    """The backup passphrase: from a file, from stdin when it is not a terminal, else asked."""
+    if passphrase_file is not None:
+        text = passphrase_file.read_text(encoding="utf-8").splitlines()
+        passphrase = text[0] if text else ""
+    elif sys.stdin.isatty():
+        passphrase = click.prompt("Backup passphrase", hide_input=True, confirmation_prompt=confirm)
+    else:
+        passphrase = sys.stdin.readline().rstrip("\r\n")
+    if not passphrase:
+        raise click.ClickException("an empty passphrase is not allowed")
+    return passphrase
+
+
+PASSPHRASE_FILE = click.option(
+    "--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="Read the passphrase from the first line of this file (default: stdin, or asked).")
+
+
+@cli.command()
+@data_option
+@click.argument("path", type=click.Path(path_type=Path))
+@PASSPHRASE_FILE
+def backup(config: Config, path: Path, passphrase_file: Path | None) -> None:
+    """Write an encrypted backup of the data directory to PATH (a file, or a folder).
+
+    Safe while `epn serve` and `epn worker` run. Keep the passphrase elsewhere: without
+    it the backup cannot be read.
+    """
+    import time
+
+    from appliance.backup import BackupError, create_backup
+
+    passphrase = _read_passphrase(passphrase_file, confirm=True)
+    started = time.monotonic()
+    try:
+        manifest = create_backup(config, path, passphrase)
+    except (BackupError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    size = Path(manifest["path"]).stat().st_size
+    click.echo(f"Backup of schema version {manifest['schema_version']} written "
+               f"({size} bytes, {time.monotonic() - started:.1f} s).")
+    click.echo(manifest["path"])
+
+
+@cli.command()
+@click.option("--data", "data_dir", envvar="EPN_DATA", default="data", show_envvar=True,
+              type=click.Path(file_okay=False, path_type=Path), help=DATA_HELP)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@PASSPHRASE_FILE
+@click.option("--keep-config", is_flag=True,
+              help="Keep the existing config.yaml, secret key and signing key.")
+def restore(data_dir: Path, path: Path, passphrase_file: Path | None, keep_config: bool) -> None:
+    """Restore a backup into the data directory; stop `epn serve` and `epn worker` first.
+
+    The current database is kept as epn.sqlite3.before-restore; members erased since
+    the backup are erased again.
+    """
+    from appliance.backup import BackupError, restore_backup
+
+    passphrase = _read_passphrase(passphrase_file, confirm=False)
+    try:
+        result = restore_backup(data_dir, path, passphrase, keep_config=keep_config)
+    except (BackupError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored the backup of {result.backup_time:%Y-%m-%d %H:%M} UTC "
+               f"(schema {result.schema_from} -> {result.schema_to}).")
+    for table, count in result.rows.items():
+        click.echo(f"{table}: {count}")
+    click.echo(f"erasures since the backup copied: {result.erasures_copied}")
+    click.echo(f"members erased again: {result.members_erased_again}")
+    if result.files_restored:
+        click.echo("files restored: " + ", ".join(result.files_restored))
+    if result.files_kept:
+        click.echo("files kept: " + ", ".join(result.files_kept))
+    click.echo(str(data_dir.resolve()))
+
+
 if __name__ == "__main__":
     main()
