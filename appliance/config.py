@@ -122,6 +122,8 @@ def setting(default: Any, parse: Callable[[Any], Any]) -> Any:
     """A dataclass field carrying its parser, so the loader validates every key."""
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata={"parse": parse})
+    if isinstance(default, dict):  # a table such as help kind -> purpose: a copy each
+        return field(default_factory=lambda: dict(default), metadata={"parse": parse})
     return field(default=default, metadata={"parse": parse})
 
 
@@ -232,9 +234,7 @@ def _help_kinds(value: Any) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class QueueConfig:
-    help_kinds: dict[str, str] = field(
-        default_factory=lambda: dict(DEFAULT_HELP_KINDS), metadata={"parse": _help_kinds}
-    )
+    help_kinds: dict[str, str] = setting(DEFAULT_HELP_KINDS, _help_kinds)
     default_service_minutes: int = setting(10, _int(1, 120))
     counters: int = setting(1, _int(1, 9))
     stop_minutes_before_closing: int = setting(10, _int(0, 120))
@@ -420,9 +420,7 @@ def _loan_days(value: Any) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class LendingConfig:
-    loan_days: dict[str, int] = field(
-        default_factory=lambda: dict(DEFAULT_LOAN_DAYS), metadata={"parse": _loan_days}
-    )
+    loan_days: dict[str, int] = setting(DEFAULT_LOAN_DAYS, _loan_days)
     onsite_hours: int = setting(3, _int(1, 12))
     group_loan_days: int = setting(3, _int(1, 60))
     renewals: int = setting(1, _int(0, 10))

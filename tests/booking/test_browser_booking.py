@@ -57,7 +57,7 @@ def submit(page: Any) -> None:
         page.locator("main form button.go-big").click()
 
 
-def ticket_shown(page: Any) -> str:
+def check_ticket_shown(page: Any) -> str:
     assert "/booking/t/" in page.url, page.url
     code = page.locator(".ticket .code").inner_text().strip()
     assert len(code.replace("-", "")) == 8
@@ -78,7 +78,7 @@ def test_a_visitor_books_a_seat_help_and_a_workshop_on_a_phone(browser: Any, ser
     check(page, f"seat slots ({lang})")
     page.locator("#nickname").fill(f"Seat {lang}")
     submit(page)
-    ticket_shown(page)
+    check_ticket_shown(page)
     check(page, f"seat ticket ({lang})")
 
     page.goto(server.url + "/booking/help")
@@ -88,14 +88,14 @@ def test_a_visitor_books_a_seat_help_and_a_workshop_on_a_phone(browser: Any, ser
     page.locator("#nickname").fill(f"Help {lang}")
     page.locator("#phone").fill("0470 12 34 5" + str(LANGUAGES.index(lang)))
     submit(page)
-    ticket_shown(page)
+    check_ticket_shown(page)
 
     page.goto(server.url + "/booking/workshops")
     check(page, f"workshops ({lang})")
     page.locator("label.answer", has_text="CV et lettre").first.click()
     page.locator("#nickname").fill(f"Workshop {lang}")
     submit(page)
-    code = ticket_shown(page)
+    code = check_ticket_shown(page)
     page.goto(server.url + "/booking/t/" + code.replace("-", "") + "/print")
     check(page, f"printable ticket ({lang})")
     page.context.close()
@@ -124,7 +124,7 @@ def test_a_workshop_place_is_booked_without_javascript(browser: Any, server: Liv
     page.locator("label.answer", has_text="CV et lettre").first.click()
     page.locator("#nickname").fill("No script")
     submit(page)
-    ticket_shown(page)
+    check_ticket_shown(page)
     check(page, "ticket without JavaScript", axe=False)
     page.context.close()
 
