@@ -154,15 +154,9 @@ def test_every_hub_command_has_help():
 @pytest.mark.system
 def test_hub_serve_runs_on_a_data_directory_with_only_a_config_file(tmp_path):  # type: ignore[no-untyped-def]
     data = write_hub_config(tmp_path / "hub")
-    port = free_port()
     log_path = tmp_path / "hub.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([EPN, "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                    "--workers", "2"], stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "EPN_DATA": str(data)})
+    process, url = _serve(data, log_path)
     try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_for(url + "/healthz", process, log_path)
         epn_id, token = _add(data)
         key = Ed25519PrivateKey.generate()
         answer = requests.post(url + "/api/v1/enrol", json=enrolment_request(token, key), timeout=5).json()
@@ -185,7 +179,7 @@ def test_hub_serve_runs_on_a_data_directory_with_only_a_config_file(tmp_path):  
         process.wait(timeout=15)
     output = log_path.read_text()
     assert "POST /api/v1/reports 201" in output and "GET /api/v1/figures 401" in output
-    assert "secret" not in output and "127.0.0.1 " not in output.replace(f"127.0.0.1:{port}", "")
+    assert "secret" not in output and "127.0.0.1 " not in output.replace(url.removeprefix("http://"), "")
     assert (data / "hub.sqlite3").exists() and (data / "secret_key").exists()
 
 
@@ -196,6 +190,18 @@ class _Response:
 
     def get_json(self):  # type: ignore[no-untyped-def]
         return self._json
+
+
+def _serve(data: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """`epn hub serve` (2 workers) on a free port, answering; the caller terminates it."""
+    port = free_port()
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([EPN, "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                    "--workers", "2"], stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "EPN_DATA": str(data)})
+    url = f"http://127.0.0.1:{port}"
+    _wait_for(url + "/healthz", process, log_path)
+    return process, url
 
 
 def _wait_for(url: str, process: subprocess.Popen, log_path: Path) -> None:

@@ -111,7 +111,6 @@ def test_odd_identifiers_never_reach_the_database_as_errors(hub_client):  # type
 def test_hub_serve_on_postgresql_stores_a_report_sent_at_once_by_eight_clients_once(  # type: ignore[no-untyped-def]
         tmp_path: Path, postgres_cluster):
     """A real `epn hub serve` (gunicorn, two workers, a pool each) on PostgreSQL."""
-    import os
     from concurrent.futures import ThreadPoolExecutor
     from datetime import UTC, datetime, timedelta
 
@@ -120,9 +119,8 @@ def test_hub_serve_on_postgresql_stores_a_report_sent_at_once_by_eight_clients_o
 
     from appliance.federation.hub.accounts import HubAccount
     from appliance.federation.hub.models import IngestLog, Report
-    from tests.conftest import EPN, free_port
     from tests.hub.conftest import WEEK, Appliance, enrolment_request
-    from tests.hub.test_cli import _add, _Response, _wait_for
+    from tests.hub.test_cli import _add, _Response, _serve
 
     url_db = postgres_cluster.take()
     data = write_hub_config(tmp_path / "hub", f"  database_url: {url_db}\n")
@@ -131,15 +129,9 @@ def test_hub_serve_on_postgresql_stores_a_report_sent_at_once_by_eight_clients_o
         HubAccount.create(login="gone", display_name="Gone", password_hash="x", active=False,
                           disabled_at=datetime(2020, 1, 1))
     close_hub_pool()
-    port = free_port()
     log_path = tmp_path / "hub.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([EPN, "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                    "--workers", "2"], stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "EPN_DATA": str(data)})
+    process, url = _serve(data, log_path)
     try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_for(url + "/healthz", process, log_path)
         epn_id, token = _add(data)
         key = Ed25519PrivateKey.generate()
         answer = requests.post(url + "/api/v1/enrol", json=enrolment_request(token, key), timeout=5).json()
