@@ -96,9 +96,18 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     for module in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module).bp)
+    from appliance.web import setup as first_boot_setup
+
+    app.register_blueprint(first_boot_setup.bp)
+    first_boot_setup.init_app(app)  # while setup is pending, pages send to /setup/
     init_request_log(app, "appliance.web")
 
     _init_templates(app, settings)
+    if not settings.testing:
+        from appliance.setup.reload import reload_on_config_change
+
+        # Every worker serves the settings the first-boot wizard (or anyone) writes.
+        reload_on_config_change(app, lambda: create_app(load_config(settings.data_dir)))
 
     return app
 
