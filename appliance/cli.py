@@ -288,6 +288,8 @@ from appliance.federation.hub.cli import hub as _hub_group; cli.add_command(_hub
 from appliance.printing.cli import printing as _printing; cli.add_command(_printing)  # noqa: E402, E702
 from appliance.wifi.cli import wifi as _wifi_group; cli.add_command(_wifi_group)  # noqa: E402, E702
 from appliance.lending.cli import lending as _lending; cli.add_command(_lending)  # noqa: E402, E702
+from appliance.setup.cli import setup as _setup_group; cli.add_command(_setup_group)  # noqa: E402, E702
+from appliance.update.cli import update as _update; cli.add_command(_update)  # noqa: E402, E702
 
 
 def _read_passphrase(passphrase_file: Path | None, confirm: bool) -> str:

@@ -433,6 +433,46 @@ class LendingConfig:
     ownership_years: int = setting(4, _int(0, 20))
 
 
+def _release_source(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    _check(text == "" or (text.startswith(("https://", "http://")) and " " not in text)
+           or text.startswith(("file:///", "/")),
+           "empty, an https:// address or an absolute path (of an index, a folder or a .tar)")
+    return text
+
+
+def _public_keys(value: Any) -> tuple[str, ...]:
+    import base64
+    import binascii
+
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    keys = tuple(str(item).strip() for item in items if str(item).strip())
+    for key in keys:
+        try:
+            ok = len(base64.b64decode(key, validate=True)) == 32
+        except (binascii.Error, ValueError):
+            ok = False
+        _check(ok, "a list of base64 Ed25519 public keys (scripts/release.py keygen prints one)")
+    return keys
+
+
+def _absolute_path(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    _check(text.startswith("/") and len(text) <= 255, "an absolute path such as /opt/epn")
+    return text.rstrip("/") or "/"
+
+
+@dataclass(frozen=True)
+class UpdateConfig:
+    url: str = setting("", _release_source)
+    trusted_keys: tuple[str, ...] = setting((), _public_keys)
+    health_seconds: int = setting(60, _int(5, 900))
+    restart_command: str = setting("systemctl restart epn-serve.service epn-worker.service",
+                                   _text(500))
+    prefix: str = setting("/opt/epn", _absolute_path)
+    keep_releases: int = setting(3, _int(2, 20))
+
+
 @dataclass(frozen=True)
 class LogConfig:
     level: str = setting("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"))
@@ -450,6 +490,7 @@ SECTIONS = {
     "printing": PrintingConfig,
     "wifi": WifiConfig,
     "lending": LendingConfig,
+    "update": UpdateConfig,
     "log": LogConfig,
 }
 
@@ -469,6 +510,7 @@ class Config:
     printing: PrintingConfig
     wifi: WifiConfig
     lending: LendingConfig
+    update: UpdateConfig
     log: LogConfig
     testing: bool = False
 

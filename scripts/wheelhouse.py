@@ -66,6 +66,12 @@ def runtime_pins(extras: set[str]) -> dict[str, str]:
     return pins
 
 
+def _present(out: Path, name: str, version: str) -> bool:
+    """A wheel of exactly this name and version is already in the wheelhouse."""
+    prefix = f"{name.replace('-', '_')}-{version}-"
+    return any(wheel.name.lower().startswith(prefix) for wheel in out.glob("*.whl"))
+
+
 def compile_catalogues() -> None:
     """The .mo files are build products (not in git): the wheel must carry them."""
     for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
@@ -89,7 +95,9 @@ def build(arch: str, out: Path, hub: bool) -> Path:
                "--implementation", "cp", "-d", str(out)]
     for platform in PLATFORMS[arch]:
         command += ["--platform", platform]
-    subprocess.run(command + [f"{name}=={pin}" for name, pin in sorted(pins.items())], check=True)
+    missing = [f"{name}=={pin}" for name, pin in sorted(pins.items()) if not _present(out, name, pin)]
+    if missing:  # pip asks the index about every pin, even cached ones: only when needed
+        subprocess.run(command + missing, check=True)
     extra = "[postgres]" if hub else ""
     lines = [f"epn-appliance{extra}=={version}"] + [f"{n}=={v}" for n, v in sorted(pins.items())]
     requirements = out / "requirements.txt"
