@@ -16,8 +16,10 @@ The same wheelhouse feeds the ansible role, the image builds and signed releases
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -28,6 +30,8 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "epn-appliance"
 TRANSLATIONS = ROOT / "appliance" / "web" / "translations"
+# What the wheel is built from, beside the appliance/ package.
+SOURCE_FILES = ("pyproject.toml", "README.md")
 PLATFORMS = {
     "x86_64": ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64"),
     "aarch64": ("manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64"),
@@ -77,7 +81,7 @@ def compile_catalogues() -> None:
     for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
         mo = po.with_suffix(".mo")
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile", "-q",
+            subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "compile",
                             "-i", str(po), "-o", str(mo)], check=True)
 
 
@@ -87,8 +91,17 @@ def build(arch: str, out: Path, hub: bool) -> Path:
     version = metadata.version(DISTRIBUTION)
     for old in out.glob("epn_appliance-*.whl"):
         old.unlink()
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
-                    "--no-deps", "-w", str(out), str(ROOT)], check=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        # Build from a copy of the package alone: setuptools would otherwise walk the whole
+        # checkout, build/ included, where an image root may lie with /proc mounted.
+        source = Path(scratch) / "src"
+        source.mkdir()
+        for name in SOURCE_FILES:
+            shutil.copy2(ROOT / name, source / name)
+        shutil.copytree(ROOT / "appliance", source / "appliance",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
+                        "--no-deps", "-w", str(out), str(source)], check=True)
     pins = runtime_pins({"postgres"} if hub else set())
     command = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
                "--no-deps", "--only-binary=:all:", "--python-version", TARGET_PYTHON,
