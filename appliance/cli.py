@@ -367,6 +367,13 @@ def restore(data_dir: Path, path: Path, passphrase_file: Path | None, keep_confi
         click.echo("files restored: " + ", ".join(result.files_restored))
     if result.files_kept:
         click.echo("files kept: " + ", ".join(result.files_kept))
+    from appliance.setup.cli import close_setup
+    from appliance.setup.state import is_pending
+
+    if not keep_config and is_pending(data_dir):
+        # The backup brings a configured EPN: a new SD card's first-boot wizard is not needed.
+        close_setup(data_dir, restored=True)
+        click.echo("first-boot setup closed: the backup's settings are used")
     click.echo(str(data_dir.resolve()))
 
 

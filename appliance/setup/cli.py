@@ -84,13 +84,18 @@ def code(data_dir: Path, issue_file: Path | None) -> None:
 def skip(data_dir: Path, issue_file: Path | None) -> None:
     """Mark the setup done without the wizard, e.g. after `epn restore` on a new SD card."""
     config = open_data(data_dir)
-    with changing_state(config.data_dir) as state:
+    close_setup(config.data_dir, issue_file)
+    click.echo("setup done")
+
+
+def close_setup(data_dir: Path, issue_file: Path | None = None, **reason: bool) -> None:
+    """Mark the first-boot setup done without the wizard (and drop its code and answers)."""
+    with changing_state(data_dir) as state:
         recorded = state.get("issue_file")
         state.clear()
-        state.update(status=DONE, skipped=True)
+        state.update(status=DONE, **(reason or {"skipped": True}))
     for path in {issue_file, Path(recorded) if recorded else None} - {None}:
         remove_issue_file(path)
-    click.echo("setup done")
 
 
 @setup.command(name="status")

@@ -105,3 +105,25 @@ def test_skip_marks_setup_done_without_the_wizard_for_a_restored_appliance(tmp_p
     assert not issue.exists()
     assert last_line(epn("status", "--data", str(data))) == "done"
     assert "code" not in json.loads(state_path(data).read_text())
+
+
+def test_restoring_a_backup_onto_a_new_card_closes_the_pending_setup(data_dir: Path, tmp_path: Path):
+    """A new SD card starts with setup pending; the backup brings a configured EPN."""
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("a long enough backup passphrase\n")
+    backup = tmp_path / "old.epnbak"
+    made = subprocess.run([EPN, "backup", "--data", str(data_dir), str(backup), "--passphrase-file", str(passphrase)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert made.returncode == 0, made.stderr
+    new_card, issue = tmp_path / "new-card", tmp_path / "epn-setup.issue"
+    epn("start", "--data", str(new_card))
+    epn("code", "--data", str(new_card), "--issue-file", str(issue))
+    assert last_line(epn("status", "--data", str(new_card))) == "pending"
+
+    restored = subprocess.run([EPN, "restore", "--data", str(new_card), str(backup), "--passphrase-file", str(passphrase)],
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert restored.returncode == 0, restored.stderr
+    assert "first-boot setup closed" in restored.stdout
+    assert last_line(epn("status", "--data", str(new_card))) == "done"
+    assert not issue.exists()
+    assert "EPN Test" in (new_card / "config.yaml").read_text()
