@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from peewee import PeeweeException
 
 from appliance.config import CONFIG_FILE, SECRET_FILE, Config
+from appliance.durable import sync_directory, write_file
 from appliance.models import utcnow
 
 MAGIC = b"EPN-BACKUP\n"
@@ -74,30 +75,6 @@ def _app_version() -> str:
 
 def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
-
-
-def _fsync_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write `data` to `path` through a synced temporary file and an atomic rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _schema_version(connection: sqlite3.Connection) -> int:
@@ -166,7 +143,7 @@ def create_backup(config: Config, path: Path | str, passphrase: str) -> dict[str
     }, sort_keys=True).encode()
     key = _derive(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     ciphertext = AESGCM(key).encrypt(nonce, buffer.getvalue(), MAGIC + header)
-    _fsync_write(target, MAGIC + struct.pack(">H", len(header)) + header + ciphertext)
+    write_file(target, MAGIC + struct.pack(">H", len(header)) + header + ciphertext)
     manifest["path"] = str(target)
     return manifest
 
@@ -329,7 +306,7 @@ def restore_backup(data_dir: Path | str, path: Path | str, passphrase: str,
         os.replace(current, data_dir / (DATABASE_FILE + BEFORE_RESTORE))
     _remove_sidecars(current)
     os.replace(staged, current)
-    _fsync_dir(data_dir)
+    sync_directory(data_dir)
 
     for name in CONFIG_FILES:
         target = data_dir / name
@@ -344,7 +321,7 @@ def restore_backup(data_dir: Path | str, path: Path | str, passphrase: str,
                 continue
             os.replace(target, target.with_name(target.name + BEFORE_RESTORE))
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _fsync_write(target, files[name])
+        write_file(target, files[name])
         result.files_restored.append(name)
     init_database(current, migrate=False)
     return result

@@ -42,12 +42,8 @@ if [ "$rebuild" = yes ] || [ ! -f "$img" ]; then
 fi
 t_built=$(date +%s)
 
-mkdir -p "$run"
-disk=$run/disk.img
-serial=$run/serial.log
-rm -f "$disk" "$serial"
-cp --sparse=always "$img" "$disk"
-truncate -s +2G "$disk"
+. "$here/test-lib.sh"
+grown_copy "$img"
 stick=""
 if [ "$restore" = yes ]; then
     name="EPN restored $(date +%H%M%S)"
@@ -63,14 +59,7 @@ if [ "$restore" = yes ]; then
     mcopy -i "$stick" "$run/epn-backup-test.epnbak" "$run/passphrase.txt" ::/epn-restore/
 fi
 
-qemu_pid=""
-stop_qemu() {
-    if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
-        kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null || true
-    fi
-    qemu_pid=""
-}
-trap 'stop_qemu; [ "$keep" = yes ] || rm -f "$disk"' EXIT INT TERM
+stop_on_exit
 
 boot() {  # $1 = kvm|tcg
     mode=$1
@@ -100,7 +89,6 @@ wait_for() {  # $1 = seconds, $2... = command; true when the command succeeds in
 }
 # KVM inside this kind of VM can fail at once ("KVM internal error") or hang silently.
 kvm_settled() { grep -q 'Linux version' "$serial" || grep -q 'KVM internal error' "$run/qemu-kvm.log"; }
-healthy() { [ "$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$port/healthz")" = 200 ]; }
 
 accel=tcg
 t_boot=$(date +%s)
@@ -133,20 +121,10 @@ case $setup_status in 200) ;; *) fail "/setup/ answered $setup_status" ;; esac
 # The setup code is printed on the console by epn-setup-code.service (agetty issue).
 code_shown() { grep -qi 'setup' "$serial" && grep -q '/setup' "$serial"; }
 wait_for 60 code_shown || fail "no setup code on the serial console"
-echo "--- console lines about the setup:"
-tr -d '\r' < "$serial" | grep -a -A6 'EPN: first-boot setup' | tail -n 7
+show_setup_code
 
 # Power off, then check the data partition (3rd) was grown to the end of the disk.
 stop_qemu
-disk_sectors=$(( $(stat -c %s "$disk") / 512 ))
-end=$(sfdisk -d "$disk" | awk -F'[=,]' '/3 : /{print $2 + $4}')
-echo "data partition ends at sector $end of $disk_sectors"
-[ "$end" -ge $(( disk_sectors - 2048 )) ] || fail "data partition was not grown"
-start=$(sfdisk -d "$disk" | awk -F'[=,]' '/3 : /{print $2+0}')
-blocks=$(dumpe2fs -h "$disk?offset=$(( start * 512 ))" 2>/dev/null \
-    | awk -F: '/^Block count/{gsub(/ /,"",$2); print $2}')
-data_mib=$(( ${blocks:-0} * 4 / 1024 ))
-echo "data filesystem: $data_mib MiB"
-[ "$data_mib" -gt 2048 ] || fail "the data filesystem was not grown (resize2fs)"
+check_data_grown
 
 echo "PASS: accel=$accel build=$(( t_built - t0 ))s boot-to-healthz=$(( t_healthy - t_boot ))s"

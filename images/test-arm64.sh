@@ -90,22 +90,11 @@ echo "image checks: OK ($(( $(stat -c %s "$img") / 1048576 )) MiB image)"
 [ "$boot" = yes ] || { echo "PASS (no boot): build=$(( t_built - t0 ))s"; exit 0; }
 
 # Boot the root under the generic arm64 virtual machine.
-mkdir -p "$run"
-disk=$run/disk.img
-serial=$run/serial.log
-rm -f "$disk" "$serial"
-cp --sparse=always "$img" "$disk"
-truncate -s +2G "$disk"
+. "$here/test-lib.sh"
+grown_copy "$img"
 mcopy -o -i "$fat" "::/$kernel" "$run/vmlinuz"
 mcopy -o -i "$fat" "::/$initrd" "$run/initrd.img"
-qemu_pid=""
-stop_qemu() {
-    if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
-        kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null || true
-    fi
-    qemu_pid=""
-}
-trap 'stop_qemu; [ "$keep" = yes ] || rm -f "$disk"' EXIT INT TERM
+stop_on_exit
 t_boot=$(date +%s)
 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1536 -display none -monitor none \
     -serial "file:$serial" -kernel "$run/vmlinuz" -initrd "$run/initrd.img" \
@@ -114,7 +103,6 @@ qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1536 -display none -monito
     -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:8080" -device virtio-net-pci,netdev=n0 &
 qemu_pid=$!
 echo "booting under qemu-system-aarch64 (tcg), serial console in $serial"
-healthy() { [ "$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$port/healthz")" = 200 ]; }
 limit=$(( $(date +%s) + 1800 ))
 until healthy; do
     kill -0 "$qemu_pid" 2>/dev/null || fail "qemu exited"
@@ -131,16 +119,7 @@ until grep -aq 'EPN: first-boot setup' "$serial"; do
     sleep 5
 done
 sleep 2
-echo "--- console lines about the setup:"
-tr -d '\r' < "$serial" | grep -a -A6 'EPN: first-boot setup' | tail -n 7
+show_setup_code
 stop_qemu
-disk_sectors=$(( $(stat -c %s "$disk") / 512 ))
-end=$(sfdisk -d "$disk" | awk -F'[=,]' '/3 : /{print $2 + $4}')
-echo "data partition ends at sector $end of $disk_sectors"
-[ "$end" -ge $(( disk_sectors - 2048 )) ] || fail "data partition was not grown"
-blocks=$(dumpe2fs -h "$disk?offset=$data_off" 2>/dev/null \
-    | awk -F: '/^Block count/{gsub(/ /,"",$2); print $2}')
-data_mib=$(( ${blocks:-0} * 4 / 1024 ))
-echo "data filesystem: $data_mib MiB"
-[ "$data_mib" -gt 2048 ] || fail "the data filesystem was not grown (resize2fs)"
+check_data_grown
 echo "PASS: build=$(( t_built - t0 ))s boot-to-healthz=$(( t_healthy - t_boot ))s"

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import CONFIG_FILE, load_config, write_config_file
+from appliance.durable import sync_directory
 from appliance.setup.code import claim_is_valid
 from appliance.setup.draft import NotClaimed, missing_steps
-from appliance.setup.state import DONE, PENDING, changing_state, read_state, sync_directory
+from appliance.setup.state import DONE, PENDING, changing_state, read_state
 
 STEPS = ("hub", "settings", "account", "wifi", "done")
 NETWORK_DIR = "network"  # hostapd.conf, dnsmasq.conf, portal.nft rendered for the system

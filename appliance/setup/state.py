@@ -13,10 +13,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from appliance.durable import write_file
 
 SETUP_DIR = "setup"
 STATE_FILE = "state.json"
@@ -44,23 +45,7 @@ def is_pending(data_dir: Path) -> bool:
 
 
 def _write(path: Path, state: dict[str, Any]) -> None:
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(state, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    sync_directory(path.parent)
-
-
-def sync_directory(directory: Path) -> None:
-    """Make a rename durable across a power cut (the SD card of a Raspberry Pi)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_file(path, json.dumps(state, indent=1, sort_keys=True).encode("utf-8"))
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from appliance.durable import sync_directory, write_file
 from appliance.update.bundle import ReleaseError, parse_version
 
 
@@ -45,7 +46,7 @@ class Layout:
         temporary.unlink(missing_ok=True)
         os.symlink(f"releases/{version}", temporary)
         os.replace(temporary, link)
-        _fsync_dir(self.prefix)
+        sync_directory(self.prefix)
 
     def installed(self) -> list[str]:
         """Release folders named by a version, highest first."""
@@ -79,9 +80,7 @@ class Layout:
             return {}
 
     def write_state(self, state: dict[str, Any]) -> None:
-        temporary = self.state.with_name(f".{self.state.name}.tmp-{os.getpid()}")
-        temporary.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(temporary, self.state)
+        write_file(self.state, (json.dumps(state, indent=1, sort_keys=True) + "\n").encode("utf-8"), 0o644)
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -96,11 +95,3 @@ class Layout:
             yield
         finally:
             os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
