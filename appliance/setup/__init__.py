@@ -1,0 +1,1 @@
+"""The first-boot setup: one-time code, wizard answers, finishing steps."""
