@@ -101,7 +101,10 @@ EOF
 [ -z "$kept" ] || printf '%s\n' "$kept" >> "$root/etc/fstab"
 in_root apt-get update -q
 # shellcheck disable=SC2086
-in_root apt-get install -y -q --no-install-recommends $pkgs
+# The files written above (/etc/default/raspi-firmware) are ours: keep them when a
+# package ships its own version (dpkg would otherwise ask, and fail without a terminal).
+in_root apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $pkgs
 
 # Our files: the grow unit. (The network by DHCP, the volatile journal and time sync come
 # from the role: images/image-vars.yml.)
