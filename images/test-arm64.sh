@@ -41,11 +41,9 @@ if [ "$rebuild" = yes ] || [ ! -f "$img" ]; then
 fi
 t_built=$(date +%s)
 
-# Partitions: sfdisk -d lines "IMG1 : start= 2048, size= ..., type=c, bootable".
+# Partitions: sfdisk -d lines "IMG1 : start=        2048, size= ..., type=c, bootable".
 part_field() {  # $1 = partition number, $2 = start|size|type
-    sfdisk -d "$img" | awk -v n="$1" -v f="$2" '
-        $1 ~ ("[^0-9]" n "$") { for (i = 3; i <= NF; i++) { split($i, kv, "=");
-            gsub(/[ ,]/, "", kv[1]); gsub(/[ ,]/, "", kv[2]); if (kv[1] == f) print kv[2] } }'
+    sfdisk -d "$img" | grep -E "^[^ ]*[^0-9]$1 :" | sed -n "s/.*$2= *\([0-9a-fA-F]*\).*/\1/p"
 }
 [ "$(part_field 1 type)" = c ] || fail "partition 1 is not FAT32 (LBA)"
 sfdisk -d "$img" | grep -q 'bootable' || fail "partition 1 is not marked bootable"
