@@ -12,7 +12,8 @@ import pytest
 
 from tests.conftest import LiveServer, free_port
 from tests.setup.conftest import mark_pending
-from tests.test_browser import ARGS, CHROMIUM, MISSING, assert_accessible, new_page
+from tests.test_browser import browser  # noqa: F401  (a fixture)
+from tests.test_browser import MISSING, assert_accessible, new_page
 
 pytestmark = [pytest.mark.system, pytest.mark.skipif(MISSING is not None, reason=str(MISSING))]
 
@@ -26,14 +27,6 @@ WORDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
